@@ -42,7 +42,7 @@ def parse_cidr(value, label):
         return ipaddress.ip_network(value.strip(), strict=True)
     except ValueError as error:
         raise TopologyError("%s: %r is not a valid network CIDR (%s); use the network address, for example %s."
-                            % (label, value, error, _network_address_hint(value)))
+                            % (label, value, error, _network_address_hint(value))) from error
 
 
 def _network_address_hint(value):

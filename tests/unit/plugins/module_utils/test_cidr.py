@@ -7,7 +7,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import pytest
-
 from ansible_collections.oss_mlops.multicloud.plugins.module_utils.cidr import (
     TopologyError,
     check_cluster_id,

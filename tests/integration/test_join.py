@@ -1,0 +1,181 @@
+"""Run playbooks/join.yml against a lab of its own: bad input first, then the join twice.
+
+The lab runs real kube-apiserver, etcd, kube-controller-manager and kube-scheduler processes; nodes are
+simulated by KWOK and liqoctl is the stand-in under tests/liqoctl. These tests prove what the collection does
+to the Kubernetes API; they do not prove that a real Liqo peering between VMs works.
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from kubernetes import client, config
+
+REPO = Path(__file__).resolve().parents[2]
+LABCTL = REPO / "tests" / "lab" / "labctl"
+JOIN = REPO / "playbooks" / "join.yml"
+INVENTORY = REPO / "inventories" / "lab"
+# Slot 5 keeps this lab's loopback addresses apart from a developer's lab (slot 0) and other test labs.
+SLOT = "5"
+CONSUMER = "mlops-consumer"
+PROVIDER = "verda-v100-1"
+
+
+@pytest.fixture(scope="module")
+def join_lab(tmp_path_factory):
+    """Start a lab used only by this module, and stop it afterwards, also when a test fails."""
+    state_dir = tmp_path_factory.mktemp("join-lab")
+    env = {**os.environ, "OSS_MLOPS_LAB_STATE": str(state_dir), "OSS_MLOPS_LAB_SLOT": SLOT}
+    subprocess.run([sys.executable, str(LABCTL), "start"], env=env, check=True)
+    try:
+        lab = json.loads((state_dir / "lab.json").read_text())
+        yield {"state_dir": state_dir, "env": env, "lab": lab}
+    finally:
+        subprocess.run([sys.executable, str(LABCTL), "stop", "--wipe"], env=env, check=True)
+
+
+def run_join(join_lab, *extra_args, env=None):
+    """Run join.yml with the JSON callback and return (return code, parsed output, raw stderr)."""
+    run_env = {
+        **join_lab["env"],
+        "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
+        "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
+        "ANSIBLE_NOCOLOR": "1",
+        **(env or {}),
+    }
+    playbook = Path(sys.executable).parent / "ansible-playbook"
+    completed = subprocess.run(
+        [str(playbook), "-i", str(INVENTORY), str(JOIN), *extra_args],
+        env=run_env, cwd=REPO, capture_output=True, text=True, check=False,
+    )
+    try:
+        output = json.loads(completed.stdout)
+    except json.JSONDecodeError:
+        pytest.fail("ansible-playbook printed no JSON; stdout:\n%s\nstderr:\n%s" % (completed.stdout,
+                                                                                   completed.stderr))
+    return completed.returncode, output, completed.stderr
+
+
+def failure_messages(output):
+    messages = []
+    for play in output["plays"]:
+        for task in play["tasks"]:
+            for host, result in task["hosts"].items():
+                if result.get("failed"):
+                    messages.append("%s: %s: %s" % (host, task["task"]["name"], result.get("msg", "")))
+    return messages
+
+
+def api(join_lab, cluster):
+    kubeconfig = join_lab["lab"]["clusters"][cluster]["kubeconfig"]
+    return config.new_client_from_config(config_file=kubeconfig)
+
+
+def namespace_exists(join_lab, cluster, name):
+    names = [item.metadata.name for item in client.CoreV1Api(api(join_lab, cluster)).list_namespace().items]
+    return name in names
+
+
+def assert_nothing_installed(join_lab):
+    for cluster in (CONSUMER, PROVIDER):
+        assert not namespace_exists(join_lab, cluster, "liqo"), "Liqo was installed on %s" % cluster
+
+
+BAD_INPUT = [
+    ("overlapping pod CIDRs", ["-e", "liqo_cluster_pod_cidr=10.244.0.0/16"],
+     "mlops-consumer pod_cidr 10.244.0.0/16 overlaps verda-v100-1 pod_cidr 10.244.0.0/16"),
+    ("cluster ID not a DNS label", ["-e", "liqo_cluster_id=GPU_Node"], "is not a DNS-1123 label"),
+    ("missing service CIDR", ["-e", "liqo_cluster_service_cidr="], "service_cidr is missing"),
+    ("pod CIDR with host bits", ["-e", "liqo_cluster_pod_cidr=10.150.3.0/16"], "use the network address"),
+]
+
+
+@pytest.mark.parametrize(("case", "extra_args", "expected"), BAD_INPUT, ids=[case[0] for case in BAD_INPUT])
+def test_bad_input_rejected_before_changes(join_lab, case, extra_args, expected):
+    returncode, output, _ = run_join(join_lab, *extra_args)
+
+    assert returncode != 0
+    messages = failure_messages(output)
+    assert any(expected in message for message in messages), messages
+    assert_nothing_installed(join_lab)
+
+
+def test_unreachable_kubeconfig_rejected(join_lab, tmp_path):
+    kubeconfig = tmp_path / "unreachable.kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "gone",
+        "clusters": [{"name": "gone", "cluster": {"server": "https://127.10.250.1:6443",
+                                                  "insecure-skip-tls-verify": True}}],
+        "contexts": [{"name": "gone", "context": {"cluster": "gone", "user": "gone"}}],
+        "users": [{"name": "gone", "user": {}}],
+    }))
+    kubeconfig.chmod(0o600)
+
+    returncode, output, _ = run_join(join_lab, "-e", "liqo_cluster_kubeconfig=%s" % kubeconfig)
+
+    assert returncode != 0
+    messages = failure_messages(output)
+    assert any(str(kubeconfig) in message and "127.10.250.1" in message for message in messages), messages
+    assert_nothing_installed(join_lab)
+
+
+def test_other_liqoctl_version_rejected(join_lab):
+    returncode, output, _ = run_join(join_lab, env={"LIQOCTL_STANDIN_VERSION": "v1.1.0"})
+
+    assert returncode != 0
+    messages = failure_messages(output)
+    assert any("v1.1.0" in message and "v1.0.3" in message for message in messages), messages
+    assert_nothing_installed(join_lab)
+
+
+def test_join_changes_then_rerun_is_unchanged(join_lab):
+    returncode, first, stderr = run_join(join_lab)
+    assert returncode == 0, "\n".join(failure_messages(first)) or stderr
+    assert first["stats"][CONSUMER]["changed"] > 0
+    assert first["stats"][PROVIDER]["changed"] > 0
+
+    returncode, second, stderr = run_join(join_lab)
+    assert returncode == 0, "\n".join(failure_messages(second)) or stderr
+    assert second["stats"][CONSUMER]["changed"] == 0
+    assert second["stats"][PROVIDER]["changed"] == 0
+
+
+def test_join_leaves_gpu_virtual_node(join_lab):
+    nodes = client.CoreV1Api(api(join_lab, CONSUMER)).list_node(label_selector="liqo.io/type=virtual-node").items
+
+    assert [node.metadata.labels["liqo.io/remote-cluster-id"] for node in nodes] == [PROVIDER]
+    allocatable = nodes[0].status.allocatable
+    assert allocatable["nvidia.com/gpu"] == "1"
+    assert allocatable["cpu"] == "16"
+    assert allocatable["memory"] == "64Gi"
+    assert allocatable["pods"] == "110"
+
+
+def test_join_offloads_kubeflow_with_same_name(join_lab):
+    offloading = client.CustomObjectsApi(api(join_lab, CONSUMER)).get_namespaced_custom_object(
+        "offloading.liqo.io", "v1beta1", "kubeflow", "namespaceoffloadings", "offloading")
+
+    assert offloading["spec"]["namespaceMappingStrategy"] == "EnforceSameName"
+    assert offloading["spec"]["podOffloadingStrategy"] == "Local"
+    assert offloading["status"]["offloadingPhase"] == "Ready"
+    assert namespace_exists(join_lab, PROVIDER, "kubeflow")
+
+
+def test_join_reports_smoke_pod_node_and_removes_pod(join_lab):
+    returncode, output, stderr = run_join(join_lab, "--tags", "all")
+    assert returncode == 0, stderr
+
+    reports = [result.get("msg", "") for play in output["plays"] for task in play["tasks"]
+               if task["task"]["name"] == "Report where the GPU smoke pod ran"
+               for result in task["hosts"].values()]
+    assert len(reports) == 1
+    assert re.fullmatch(r"GPU smoke pod kubeflow/liqo-gpu-smoke-verda-v100-1 was scheduled onto virtual node "
+                        r"verda-v100-1 \(provider verda-v100-1\), phase (Pending|Running)\.", reports[0]), reports
+    pods = client.CoreV1Api(api(join_lab, CONSUMER)).list_namespaced_pod(
+        "kubeflow", label_selector="app.kubernetes.io/name=liqo-gpu-smoke").items
+    assert pods == []
