@@ -22,11 +22,13 @@ description:
   - Fails with every problem found, each naming the cluster, the value and what to change.
   - Changes nothing, so it runs in check mode like in normal mode.
 author:
-  - OSS MLOps Platform contributors
+  - OSS MLOps Platform contributors (@OSS-MLOPS-PLATFORM)
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 options:
   clusters:
