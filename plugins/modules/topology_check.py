@@ -23,13 +23,15 @@ description:
   - Changes nothing, so it runs in check mode like in normal mode.
 author:
   - OSS MLOps Platform contributors (@OSS-MLOPS-PLATFORM)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
+  platform:
+    platforms: posix
 options:
   clusters:
     description:
