@@ -9,10 +9,11 @@ The real exit_json/fail_json run, so results go through Ansible's JSON output an
 import json
 
 import pytest
-from ansible.module_utils import basic
+from ansible.module_utils import _internal, basic
 from ansible.module_utils.testing import patch_module_args
 from ansible_collections.oss_mlops.multicloud.plugins.module_utils import liqo
 from ansible_collections.oss_mlops.multicloud.plugins.module_utils.liqo_kube import KubeAccessError
+from ansible_collections.oss_mlops.multicloud.plugins.module_utils.liqo_state import module_status
 
 LIQOCTL = "/opt/liqo/bin/liqoctl"
 CONSUMER_KUBECONFIG = "/etc/oss-mlops/consumer.kubeconfig"
@@ -109,8 +110,6 @@ class FakeCluster:
 
 
 def info_peer(foreign_cluster):
-    from ansible_collections.oss_mlops.multicloud.plugins.module_utils.liqo_state import module_status
-
     modules = foreign_cluster["status"].get("modules", {})
     return {
         "clusterID": foreign_cluster["spec"]["clusterID"],
@@ -190,6 +189,9 @@ class LiqoTestEnv:
 @pytest.fixture
 def liqo_env(monkeypatch, capsys):
     env = LiqoTestEnv(capsys)
+    # Other tests import controller code, which makes module warnings go to the controller display
+    # instead of the module result; the modules under test run as on a managed host.
+    monkeypatch.setattr(_internal, "is_controller", False)
     monkeypatch.setattr(liqo, "KubeCluster", env.open_cluster)
     monkeypatch.setattr(basic.AnsibleModule, "run_command", env.liqoctl)
     monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", lambda self, name, required=False, opt_dirs=None: LIQOCTL)
@@ -202,7 +204,7 @@ def liqo_env(monkeypatch, capsys):
 # Builders of the objects Liqo v1.0.3 leaves in the API.
 
 
-def install_liqo(cluster, cluster_id, version="v1.0.3", labels=None, api_server_url=None, pod_cidr="10.244.0.0/16",
+def install_liqo(cluster, cluster_id, *, version="v1.0.3", labels=None, api_server_url=None, pod_cidr="10.244.0.0/16",
                  service_cidr="10.96.0.0/16", reserved_subnets=()):
     """Make the cluster look like a Liqo install: namespace, cluster ID ConfigMap, Network CRs."""
     cluster.put("Namespace", {"metadata": {"name": "liqo"}})
@@ -233,7 +235,7 @@ def module_state(enabled=True, healthy=True):
     return {"enabled": True, "conditions": [{"type": "SomeStatus", "status": status, "message": "checked"}]}
 
 
-def add_foreign_cluster(cluster, cluster_id, role="Provider", enabled=True, healthy=True):
+def add_foreign_cluster(cluster, cluster_id, *, role="Provider", enabled=True, healthy=True):
     modules = {name: module_state(enabled, healthy) for name in ("networking", "authentication", "offloading")}
     return cluster.put("ForeignCluster", {
         "metadata": {"name": cluster_id, "labels": {"liqo.io/remote-cluster-id": cluster_id}},
@@ -247,7 +249,7 @@ def add_foreign_cluster(cluster, cluster_id, role="Provider", enabled=True, heal
     })
 
 
-def add_resource_slice(cluster, provider_id, consumer_id, resources, accepted=True, resources_status="Accepted"):
+def add_resource_slice(cluster, provider_id, consumer_id, resources, *, accepted=True, resources_status="Accepted"):
     granted = {"cpu": "4", "memory": "8Gi", "pods": "110", "ephemeral-storage": "20Gi"}
     granted.update(resources)
     authentication = "Accepted" if accepted else "Denied"
@@ -274,7 +276,7 @@ def add_virtual_node(cluster, provider_id, resources, ready=True):
     })
 
 
-def add_offloading(cluster, namespace, mapping="EnforceSameName", pod_strategy="LocalAndRemote", terms=(),
+def add_offloading(cluster, namespace, *, mapping="EnforceSameName", pod_strategy="LocalAndRemote", terms=(),
                    phase="Ready", remote_name=None):
     spec = {"namespaceMappingStrategy": mapping, "podOffloadingStrategy": pod_strategy,
             "clusterSelector": {"nodeSelectorTerms": list(terms)}}

@@ -20,8 +20,8 @@ def populate_consumer(env):
     gpu_request = {"cpu": "8", "memory": "32Gi", "pods": "50", "nvidia.com/gpu": "1"}
     env.add_resource_slice(env.consumer, "verda-v100-1", "mlops-consumer", gpu_request)
     env.add_virtual_node(env.consumer, "verda-v100-1", dict(gpu_request, **{"ephemeral-storage": "20Gi"}))
-    env.add_offloading(env.consumer, "kubeflow-gpu", pod_strategy="Remote",
-                       terms=[{"matchExpressions": [{"key": "liqo.example/gpu", "operator": "In", "values": ["true"]}]}])
+    gpu_term = {"matchExpressions": [{"key": "liqo.example/gpu", "operator": "In", "values": ["true"]}]}
+    env.add_offloading(env.consumer, "kubeflow-gpu", pod_strategy="Remote", terms=[gpu_term])
 
 
 def test_info_not_installed_returns_empty(liqo_env):
@@ -84,8 +84,8 @@ def test_info_reports_peering_objects(liqo_env):
 
 def test_info_reports_unhealthy_pods(liqo_env):
     liqo_env.install_liqo(liqo_env.consumer, "mlops-consumer")
-    liqo_env.consumer.liqo.update(healthy=False, unhealthy_pods={
-        "liqo-controller-manager-abc": {"status": "Pending", "readyContainers": 0, "totalContainers": 1, "restarts": 2}})
+    pod = {"status": "Pending", "readyContainers": 0, "totalContainers": 1, "restarts": 2}
+    liqo_env.consumer.liqo.update(healthy=False, unhealthy_pods={"liqo-controller-manager-abc": pod})
 
     result = liqo_env.run(liqo_info, {"kubeconfig": CONSUMER_KUBECONFIG})
 
