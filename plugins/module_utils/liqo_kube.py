@@ -34,6 +34,14 @@ try:
 except ImportError:
     HAS_YAML = False
 
+# What the kubernetes client raises on a file that is not a usable kubeconfig: it parses the YAML
+# and then indexes into it, so text or a list gives TypeError or AttributeError.
+KUBECONFIG_ERRORS = (OSError, ValueError, TypeError, AttributeError, KeyError)
+if HAS_KUBERNETES:
+    KUBECONFIG_ERRORS += (ConfigException,)
+if HAS_YAML:
+    KUBECONFIG_ERRORS += (yaml.YAMLError,)
+
 # Seconds for one API request (connect, read). A reachable API server answers in well under this.
 REQUEST_TIMEOUT = (10, 30)
 
@@ -117,7 +125,7 @@ class KubeCluster:
             kube_config.load_kube_config(
                 config_file=kubeconfig, context=context, client_configuration=configuration, persist_config=False
             )
-        except (ConfigException, OSError, ValueError) as error:
+        except KUBECONFIG_ERRORS as error:
             raise KubeAccessError(
                 f"Cannot load {describe_access(kubeconfig, context)}: {error}. Check that the file is a kubeconfig "
                 "and that the context exists in it"

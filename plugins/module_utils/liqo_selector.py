@@ -9,6 +9,10 @@ grammar), turns `key=value` into an `In` requirement with one value, keeps `in`,
 ORed, requirements inside a term are ANDed. `!=`, `>` and `<` make liqoctl exit with an error.
 Because liqoctl appends the `=` requirements in Go map order, requirement order inside a term
 is not stable, so terms are compared as sets.
+
+Two inputs liqoctl accepts are rejected here: an empty string (a term without requirements,
+which selects no cluster) and a key matched with `=` twice (liqoctl keeps one value, chosen by
+an unstable sort).
 """
 
 from __future__ import annotations
@@ -60,6 +64,8 @@ class SelectorParser:
         self.selector = selector
         self.tokens = tokenize(selector)
         self.position = 0
+        # Keys matched with '=' or '==': liqoctl stores them in a map, so a repeated key keeps one value.
+        self.equality_keys = set()
 
     def peek(self, as_value=False):
         kind, text = self.tokens[self.position]
@@ -110,6 +116,9 @@ class SelectorParser:
     def parse_operator_and_values(self, key):
         kind, text = self.take()
         if kind in ("=", "=="):
+            if key in self.equality_keys:
+                self.fail(f"{key!r} is matched with '=' twice; liqoctl keeps only one of the values, so give it once")
+            self.equality_keys.add(key)
             return (key, "In", (self.parse_exact_value(key),))
         if kind in ("in", "notin"):
             return (key, "In" if kind == "in" else "NotIn", self.parse_value_set(key))
