@@ -1,8 +1,8 @@
 """Tests that the lab behaves like the clusters it stands for.
 
-The session `lab` (default topology, slot 1) answers the node, GPU and scheduling checks. Checks that
-install CRDs, stop a lab or feed bad input use small labs of their own in slots 2 and 3, so they never
-disturb the session lab that other test files use.
+The session `lab` (default topology, slot s = 1 unless OSS_MLOPS_LAB_TEST_SLOT is set) serves the node,
+GPU and scheduling checks. Checks that install CRDs, stop a lab or feed bad input use small labs of
+their own in slots s+1 and s+2, so they never disturb the session lab that other test files use.
 """
 
 import json
@@ -15,14 +15,16 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO_ROOT, run_labctl, start_lab, stop_lab
 from kubernetes import client, config, dynamic
 from kubernetes.client.rest import ApiException
+from labkit import paths
+from labkit.testing import run_labctl, session_lab_slot, start_lab, stop_lab
 
 CONSUMER = "mlops-consumer"
 PROVIDER = "verda-v100-1"
-SCRATCH_SLOT = 2
-INPUT_CHECK_SLOT = 3
+SESSION_SLOT = session_lab_slot()
+SCRATCH_SLOT = SESSION_SLOT + 1
+INPUT_CHECK_SLOT = SESSION_SLOT + 2
 WAIT_SECONDS = 60
 POLL_SECONDS = 0.5
 LAB_PORTS = (2379, 2380, 6443, 10247, 10257, 10259)
@@ -40,6 +42,10 @@ SCRATCH_TOPOLOGY = {
         }
     ]
 }
+
+
+def loopback_address(slot: int, cluster_index: int) -> str:
+    return f"127.{10 + slot}.{cluster_index}.1"
 
 
 def wait_until(description: str, check, timeout: float = WAIT_SECONDS):
@@ -91,20 +97,20 @@ def pid_is_alive(pid: int) -> bool:
 
 
 def test_lab_json_follows_contract(lab):
-    assert lab["slot"] == 1
+    assert lab["slot"] == SESSION_SLOT
     assert Path(lab["liqoctl"]) == Path(lab["state_dir"]) / "bin" / "liqoctl"
     assert os.access(lab["liqoctl"], os.X_OK)
     consumer = lab["clusters"][CONSUMER]
     assert consumer["role"] == "consumer"
     assert consumer["flavor"] == "kind"
-    assert consumer["api_server_url"] == "https://127.11.0.1:6443"
+    assert consumer["api_server_url"] == f"https://{loopback_address(SESSION_SLOT, 0)}:6443"
     assert consumer["pod_cidr"] == "10.244.0.0/16"
     assert consumer["service_cidr"] == "10.96.0.0/16"
     assert consumer["nodes"] == ["mlops-consumer-control-plane"]
     provider = lab["clusters"][PROVIDER]
     assert provider["role"] == "provider"
     assert provider["flavor"] == "k3s"
-    assert provider["api_server_url"] == "https://127.11.1.1:6443"
+    assert provider["api_server_url"] == f"https://{loopback_address(SESSION_SLOT, 1)}:6443"
     assert Path(provider["kubeconfig"]).stat().st_mode & 0o777 == 0o600
 
 
@@ -142,8 +148,8 @@ def test_platform_deployments_available(lab_api):
     names = {d.metadata.name for d in deployments}
     assert {"ml-pipeline", "mysql", "minio", "workflow-controller"} <= names
     for deployment in deployments:
-        wanted = deployment.spec.replicas
-        assert (deployment.status.ready_replicas or 0) == wanted, f"{deployment.metadata.name} not ready"
+        desired = deployment.spec.replicas
+        assert (deployment.status.ready_replicas or 0) == desired, f"{deployment.metadata.name} not ready"
 
 
 def test_platform_claims_bound(lab_api):
@@ -225,8 +231,7 @@ def scratch_lab(tmp_path_factory):
 
 
 def liqo_crds() -> list[dict]:
-    crds_dir = Path(os.environ.get("OSS_MLOPS_LAB_CACHE", Path.home() / ".cache" / "oss-mlops-lab"))
-    files = sorted((crds_dir / "liqo-v1.0.3" / "crds").glob("*.yaml"))
+    files = sorted(paths.liqo_crds_dir().glob("*.yaml"))
     return [yaml.safe_load(file.read_text()) for file in files]
 
 
@@ -264,6 +269,31 @@ def test_liqo_crds_validate_foreign_clusters(scratch_lab):
     assert "ClusterID field is immutable" in immutable.value.body
 
 
+def test_webhook_calls_never_leave_machine(scratch_lab):
+    api = config.new_client_from_config(config_file=scratch_lab["clusters"]["scratch"]["kubeconfig"])
+    core = client.CoreV1Api(api)
+    admission = client.AdmissionregistrationV1Api(api)
+    core.create_namespaced_service("default", {"metadata": {"name": "webhook"}, "spec": {"ports": [{"port": 443}]}})
+    webhook = {
+        "name": "reject.lab.invalid",
+        "admissionReviewVersions": ["v1"],
+        "sideEffects": "None",
+        "failurePolicy": "Fail",
+        "clientConfig": {"service": {"namespace": "default", "name": "webhook"}},
+        "rules": [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"], "resources": ["configmaps"]}],
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "default"}},
+    }
+    admission.create_validating_webhook_configuration({"metadata": {"name": "lab-test"}, "webhooks": [webhook]})
+    try:
+        with pytest.raises(ApiException) as failed:
+            core.create_namespaced_config_map("default", {"metadata": {"name": "needs-webhook"}})
+    finally:
+        admission.delete_validating_webhook_configuration("lab-test")
+        core.delete_namespaced_service("webhook", "default")
+    # The API server dialed the lab's blocked socket, not the Service's address through the default route.
+    assert "egress-blocked.sock" in failed.value.body
+
+
 def test_start_on_running_lab_is_noop(scratch_lab, tmp_path):
     topology = write_topology(tmp_path, SCRATCH_TOPOLOGY)
     pids_before = sorted(recorded_pids(Path(scratch_lab["state_dir"])))
@@ -278,7 +308,7 @@ def test_status_reports_ready_cluster(scratch_lab):
     result = run_labctl("status", "--state", scratch_lab["state_dir"], timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "scratch" in result.stdout
-    assert "https://127.12.0.1:6443" in result.stdout
+    assert f"https://{loopback_address(SCRATCH_SLOT, 0)}:6443" in result.stdout
     assert "ready" in result.stdout
 
 
@@ -288,7 +318,7 @@ def test_stop_frees_every_port(scratch_lab):
     assert len(pids) >= 5
     result = run_labctl("stop", "--state", str(state_dir), timeout=120)
     assert result.returncode == 0, result.stderr
-    assert listening_ports("127.12.0.1") == []
+    assert listening_ports(loopback_address(SCRATCH_SLOT, 0)) == []
     assert [pid for pid in pids if pid_is_alive(pid)] == []
 
 
@@ -302,10 +332,11 @@ def test_watchdog_stops_lab_when_owner_exits(tmp_path):
     try:
         start_lab(state_dir, SCRATCH_SLOT, topology=topology, owner_pid=owner.pid)
         pids = recorded_pids(state_dir)
-        assert listening_ports("127.12.0.1") != []
+        assert listening_ports(loopback_address(SCRATCH_SLOT, 0)) != []
         owner.send_signal(signal.SIGKILL)
         owner.wait()
-        wait_until("the watchdog to stop the lab", lambda: listening_ports("127.12.0.1") == [])
+        address = loopback_address(SCRATCH_SLOT, 0)
+        wait_until("the watchdog to stop the lab", lambda: listening_ports(address) == [])
         wait_until("every lab process to exit", lambda: not [pid for pid in pids if pid_is_alive(pid)])
     finally:
         owner.kill()
@@ -346,16 +377,16 @@ def test_overlapping_cidrs_rejected(tmp_path):
 
 def test_taken_port_rejected(tmp_path):
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as squatter:
-        squatter.bind(("127.13.0.1", 6443))
+        address = loopback_address(INPUT_CHECK_SLOT, 0)
+        squatter.bind((address, 6443))
         squatter.listen()
         result = start_rejected(tmp_path, SCRATCH_TOPOLOGY)
-    assert "127.13.0.1:6443" in result.stderr
-    assert listening_ports("127.13.0.1") == []
+    assert f"{address}:6443" in result.stderr
+    assert listening_ports(address) == []
 
 
 def test_labctl_help_lists_commands():
-    result = subprocess.run([str(REPO_ROOT / "tests" / "lab" / "labctl"), "--help"], capture_output=True,
-                            text=True, check=False)
+    result = subprocess.run([str(paths.LAB_DIR / "labctl"), "--help"], capture_output=True, text=True, check=False)
     assert result.returncode == 0
     for command in ("build", "start", "stop", "status"):
         assert command in result.stdout

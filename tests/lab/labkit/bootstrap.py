@@ -94,7 +94,8 @@ def ensure_nodes(client: KubeClient, cluster: Cluster) -> None:
     for node in cluster.nodes:
         manifest = node_manifest(cluster, node)
         try:
-            # One create with status, so KWOK never sees the Node without its capacity and fills in defaults.
+            # Create the Node with its status in one request. KWOK would fill in its default capacity
+            # for a Node that it reads before the status is set.
             client.request("POST", NODES.path(), manifest)
         except ApiError as error:
             if error.status != 409:
@@ -124,7 +125,7 @@ def ensure_storage_class(client: KubeClient, cluster: Cluster) -> None:
 def controller_manager_pod(cluster: Cluster) -> dict:
     """Return a Pod shaped like kind's static kube-controller-manager Pod (labels, one container, flags).
 
-    liqoctl's kind and kubeadm providers read the pod and service CIDRs from this Pod's command; the
+    liqoctl's kind and kubeadm providers read the pod and service CIDRs from this Pod's command. The
     real KCM runs as a host process, so this object only carries the flags.
     """
     node = cluster.nodes[0].name
@@ -251,8 +252,8 @@ def _apply_batch(client: KubeClient, manifests: list[dict]) -> None:
             if error is not None:
                 errors.append(f"{_describe(futures[future])}: {error}")
     if errors:
-        shown = "\n  ".join(sorted(errors)[:10])
-        raise BootstrapError(f"server-side apply failed for {len(errors)} objects:\n  {shown}")
+        first_errors = "\n  ".join(sorted(errors)[:10])
+        raise BootstrapError(f"server-side apply failed for {len(errors)} objects:\n  {first_errors}")
 
 
 def _crd_established(client: KubeClient, name: str) -> bool:
@@ -342,10 +343,10 @@ def _unready_deployments(client: KubeClient, manifests: list[dict]) -> list[str]
             continue
         metadata = manifest["metadata"]
         deployment = client.get(DEPLOYMENTS.path(metadata["namespace"], metadata["name"]))
-        wanted = deployment["spec"].get("replicas", 1)
+        desired = deployment["spec"].get("replicas", 1)
         status = deployment.get("status", {})
         stale = status.get("observedGeneration", 0) < deployment["metadata"]["generation"]
-        if stale or status.get("readyReplicas", 0) < wanted or status.get("updatedReplicas", 0) < wanted:
+        if stale or status.get("readyReplicas", 0) < desired or status.get("updatedReplicas", 0) < desired:
             unready.append(_describe(manifest))
     return unready
 

@@ -46,6 +46,16 @@ def command_watch(args: argparse.Namespace) -> int:
     return 0
 
 
+def slot_number(text: str) -> int:
+    try:
+        slot = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid slot {text!r}: expected a number 0..{paths.MAX_SLOT}") from None
+    if not 0 <= slot <= paths.MAX_SLOT:
+        raise argparse.ArgumentTypeError(f"slot {slot} is out of range 0..{paths.MAX_SLOT}")
+    return slot
+
+
 def _add_state_option(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--state",
@@ -68,7 +78,7 @@ def parser() -> argparse.ArgumentParser:
     start_command.add_argument("--topology", default=str(paths.DEFAULT_TOPOLOGY), help="topology file (YAML)")
     start_command.add_argument(
         "--slot",
-        type=int,
+        type=slot_number,
         default=paths.default_slot(),
         help="address slot 0..245: cluster i listens on 127.<10+slot>.<i>.1 (default: $OSS_MLOPS_LAB_SLOT or 0)",
     )

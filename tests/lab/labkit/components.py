@@ -51,11 +51,12 @@ def _env(component: str, extra: dict[str, str] | None = None) -> dict[str, str]:
 
 def write_egress_selector(files: ClusterFiles) -> None:
     """Route the API server's traffic to the cluster network (webhooks, aggregated APIs, kubelets) to a socket
-    nobody listens on.
+    that no process listens on.
 
     Pods and Services in the lab have addresses outside loopback that no process serves, and the machine's
     default route would send such connections to another host. The API server dials this Unix socket
-    instead and fails at once, so the lab never sends traffic off the machine.
+    instead and fails at once, so the lab never sends traffic off the machine. The path is relative to the
+    cluster directory, the API server's working directory, because a Unix socket path has at most 107 bytes.
     """
     config = {
         "apiVersion": "apiserver.k8s.io/v1beta1",
@@ -65,7 +66,7 @@ def write_egress_selector(files: ClusterFiles) -> None:
                 "name": "cluster",
                 "connection": {
                     "proxyProtocol": "HTTPConnect",
-                    "transport": {"uds": {"udsName": str(files.egress_socket)}},
+                    "transport": {"uds": {"udsName": str(files.egress_socket.relative_to(files.root))}},
                 },
             }
         ],

@@ -1,8 +1,8 @@
 """A small Kubernetes REST client for the lab's own bootstrap (no discovery of every group at start-up).
 
-The lab talks to its API servers before anything else exists, thousands of times during a start, and
-from several threads; the official client's start-up discovery and import time would dominate that, so
-this client keeps one keep-alive HTTPS connection per thread and resolves kinds lazily.
+A start sends several hundred requests from several threads. The official client's import time and
+start-up discovery of every API group would cost more than the requests, so this client keeps one
+keep-alive HTTPS connection per thread and resolves kinds lazily.
 """
 
 import http.client
@@ -83,7 +83,9 @@ class KubeClient:
 
     def request(self, method: str, path: str, body: object = None, content_type: str = "application/json"):
         """Send one request and return the decoded JSON (or plain text) body; raise ApiError on an error status."""
-        payload = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+        payload = body
+        if body is not None and not isinstance(body, bytes):
+            payload = json.dumps(body).encode()
         headers = {"Authorization": f"Bearer {self._token}", "Accept": "application/json"}
         if payload is not None:
             headers["Content-Type"] = content_type
@@ -103,7 +105,7 @@ class KubeClient:
             raise ApiError(response.status, method, path, data)
         if not data:
             return {}
-        # Health endpoints such as /readyz answer with plain text.
+        # Health endpoints such as /readyz return plain text.
         if not response.getheader("Content-Type", "").startswith("application/json"):
             return data.decode(errors="replace")
         return json.loads(data)

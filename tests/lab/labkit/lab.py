@@ -37,7 +37,7 @@ LOG_TAIL_LINES = 15
 
 
 class LabError(RuntimeError):
-    """The lab could not be started or stopped; the message says what to do next."""
+    """The lab could not be started or stopped; the message states what to do next."""
 
 
 def _write_json(path: Path, data: dict) -> None:
@@ -178,8 +178,8 @@ def _check_state_matches(state_dir: Path, topology: Topology) -> None:
     recorded = _recorded_topology(state_dir)
     if recorded is None:
         return
-    wanted = _recorded_form(topology)
-    if recorded["slot"] != wanted["slot"] or recorded["clusters"] != wanted["clusters"]:
+    expected = _recorded_form(topology)
+    if recorded["slot"] != expected["slot"] or recorded["clusters"] != expected["clusters"]:
         raise LabError(
             f"state dir {state_dir} holds a lab made from another topology or slot "
             f"(slot {recorded['slot']}, clusters {sorted(recorded['clusters'])}); "
@@ -188,15 +188,15 @@ def _check_state_matches(state_dir: Path, topology: Topology) -> None:
 
 
 def _check_ports_free(topology: Topology) -> None:
-    taken = [
+    in_use = [
         f"{address}:{port}"
         for cluster in topology.clusters
         for address, port in components.endpoints(cluster)
         if not processes.port_is_free(address, port)
     ]
-    if taken:
+    if in_use:
         raise LabError(
-            f"ports already in use: {', '.join(taken)}; stop whatever listens there, "
+            f"ports already in use: {', '.join(in_use)}; stop whatever listens there, "
             f"or use another slot (OSS_MLOPS_LAB_SLOT / --slot)"
         )
 
@@ -252,7 +252,9 @@ def _running_report(state_dir: Path, topology: Topology, runtimes: list[ClusterR
         return False
     expected = len(topology.clusters) * len(components.PORTS)
     components_alive = [process for process in alive if process.name != "watchdog"]
-    if len(components_alive) == expected and all(_readiness(runtimes)):
+    # lab.json is written last, so without it a start is still in progress or failed half-way.
+    complete = (state_dir / "lab.json").exists()
+    if complete and len(components_alive) == expected and all(_readiness(runtimes)):
         return True
     names = sorted(f"{p.pid_file.parent.parent.name}/{p.name}" for p in components_alive)
     raise LabError(f"the lab in {state_dir} is partly running ({names}); run `labctl stop` first")
@@ -294,13 +296,16 @@ def start(state_dir: Path, topology: Topology, log: Log, owner_pid: int | None =
         log(f"the lab in {state_dir} is already running; nothing to do")
         return
     _check_ports_free(topology)
+
     if not build.everything_up_to_date():
         build.build_all(log)
+
     state_dir.mkdir(parents=True, exist_ok=True)
     _write_json(state_dir / "topology.json", _recorded_form(topology))
     (state_dir / "lab.json").unlink(missing_ok=True)
     for runtime in runtimes:
         runtime.prepare()
+
     _raise_on_sigterm()
     try:
         if owner_pid:
@@ -312,8 +317,9 @@ def start(state_dir: Path, topology: Topology, log: Log, owner_pid: int | None =
         log("start failed; stopping the components that were started")
         stop(state_dir, log, wipe=False)
         raise
-    log(f"lab ready in {time.monotonic() - started:.1f} s; clusters: "
-        + ", ".join(f"{r.cluster.name} {r.cluster.api_server_url}" for r in runtimes))
+
+    clusters = ", ".join(f"{runtime.cluster.name} {runtime.cluster.api_server_url}" for runtime in runtimes)
+    log(f"lab ready in {time.monotonic() - started:.1f} s; clusters: {clusters}")
     log(f"lab description: {state_dir / 'lab.json'}")
 
 

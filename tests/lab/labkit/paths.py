@@ -36,8 +36,9 @@ def default_state_dir() -> Path:
     return REPO_ROOT / ".lab"
 
 
-def default_slot() -> int:
-    return int(os.environ.get("OSS_MLOPS_LAB_SLOT", "0"))
+def default_slot() -> str:
+    """Return the slot from the environment as text; argparse converts and validates it like --slot."""
+    return os.environ.get("OSS_MLOPS_LAB_SLOT", "0")
 
 
 def kubernetes_bin_dir() -> Path:

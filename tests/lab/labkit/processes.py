@@ -128,7 +128,7 @@ def _hex_address(address: str, port: int) -> str:
 
 def listening_sockets(endpoints: list[tuple[str, int]]) -> list[tuple[str, int]]:
     """Return the endpoints that have a TCP socket in LISTEN state, read from /proc/net/tcp."""
-    wanted = {_hex_address(address, port): (address, port) for address, port in endpoints}
+    endpoint_by_key = {_hex_address(address, port): (address, port) for address, port in endpoints}
     found = []
     try:
         lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
@@ -136,8 +136,8 @@ def listening_sockets(endpoints: list[tuple[str, int]]) -> list[tuple[str, int]]
         return []
     for line in lines:
         fields = line.split()
-        if fields[3] == LISTEN_STATE and fields[1] in wanted:
-            found.append(wanted[fields[1]])
+        if fields[3] == LISTEN_STATE and fields[1] in endpoint_by_key:
+            found.append(endpoint_by_key[fields[1]])
     return found
 
 
