@@ -181,7 +181,7 @@ def _check_state_matches(state_dir: Path, topology: Topology) -> None:
     expected = _recorded_form(topology)
     if recorded["slot"] != expected["slot"] or recorded["clusters"] != expected["clusters"]:
         raise LabError(
-            f"state dir {state_dir} holds a lab made from another topology or slot "
+            f"state dir {state_dir} contains a lab made from another topology or slot "
             f"(slot {recorded['slot']}, clusters {sorted(recorded['clusters'])}); "
             f"run `labctl stop --wipe` first or choose another state dir"
         )
@@ -199,10 +199,6 @@ def _check_ports_free(topology: Topology) -> None:
             f"ports already in use: {', '.join(in_use)}; stop whatever listens there, "
             f"or use another slot (OSS_MLOPS_LAB_SLOT / --slot)"
         )
-
-
-def _readiness(runtimes: list[ClusterRuntime]) -> list[bool]:
-    return [runtime.api_is_ready() for runtime in runtimes]
 
 
 def _write_liqoctl_wrapper(state_dir: Path) -> Path:
@@ -246,18 +242,22 @@ def _start_watchdog(state_dir: Path, owner_pid: int) -> None:
 
 
 def _running_report(state_dir: Path, topology: Topology, runtimes: list[ClusterRuntime]) -> bool:
-    """Return True when the whole lab already runs; raise when only part of it does."""
+    """Return True when the whole lab already runs, False when nothing runs; raise when only part of it does."""
     alive = processes.alive_processes(_run_dirs(state_dir))
     if not alive:
         return False
-    expected = len(topology.clusters) * len(components.PORTS)
-    components_alive = [process for process in alive if process.name != "watchdog"]
+    alive_names = {f"{p.pid_file.parent.parent.name}/{p.name}" for p in alive if p.name != "watchdog"}
+    expected = {f"{cluster.name}/{component}" for cluster in topology.clusters for component in components.PORTS}
+    missing = sorted(expected - alive_names)
+    not_ready = [runtime.cluster.name for runtime in runtimes if not runtime.api_is_ready()]
     # lab.json is written last, so without it a start is still in progress or failed half-way.
     complete = (state_dir / "lab.json").exists()
-    if complete and len(components_alive) == expected and all(_readiness(runtimes)):
+    if complete and not missing and not not_ready:
         return True
-    names = sorted(f"{p.pid_file.parent.parent.name}/{p.name}" for p in components_alive)
-    raise LabError(f"the lab in {state_dir} is partly running ({names}); run `labctl stop` first")
+    problems = [f"not running: {', '.join(missing)}"] if missing else []
+    problems += [f"API not ready: {', '.join(not_ready)}"] if not_ready else []
+    problems += [] if complete else ["lab.json missing (a start is in progress or failed)"]
+    raise LabError(f"the lab in {state_dir} is partly running ({'; '.join(problems)}); run `labctl stop` first")
 
 
 def _launch_all(runtimes: list[ClusterRuntime], log: Log, started: float) -> None:
@@ -395,7 +395,7 @@ def _probe_readyz(address: str, ca_file: Path, token: str) -> str:
 
 
 def status(state_dir: Path, out: Callable[[str], None]) -> bool:
-    """Print each cluster, its API URL, /readyz result and live processes; return True when all are ready."""
+    """Print each cluster, its API URL, /readyz result and live processes; return True when all are up."""
     recorded = _recorded_topology(state_dir)
     if recorded is None:
         out(f"no lab in {state_dir}")
@@ -409,7 +409,7 @@ def status(state_dir: Path, out: Callable[[str], None]) -> bool:
             readiness = _probe_readyz(entry["address"], files_root / "pki" / "ca.crt", token)
         except OSError:
             readiness = "no credentials"
-        all_ready = all_ready and readiness == "ready"
+        all_ready = all_ready and readiness == "ready" and len(running) == len(components.PORTS)
         url = f"https://{entry['address']}:6443"
         out(f"{name:24} {entry['role']:9} {url:26} {readiness:12} {len(running)}/{len(components.PORTS)} processes")
     return all_ready

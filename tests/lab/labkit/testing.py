@@ -36,7 +36,7 @@ def run_labctl(*args: str, timeout: float = START_TIMEOUT_SECONDS, env: dict | N
 def start_lab(state_dir: Path, slot: int, topology: Path | None = None, owner_pid: int | None = None) -> dict:
     """Start a lab and return its lab.json with `state_dir` added; fail the test with labctl's output if not.
 
-    The lab stops by itself once `owner_pid` (default: this process) exits, even if nobody calls stop_lab.
+    The lab stops by itself once `owner_pid` (default: this process) exits, even without a call to stop_lab.
     """
     args = ["start", "--state", str(state_dir), "--slot", str(slot)]
     if topology is not None:
