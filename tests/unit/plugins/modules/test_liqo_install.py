@@ -291,8 +291,8 @@ def test_install_matching_helm_values_is_unchanged(liqo_env):
         "networking": {"gatewayTemplates": {"wireguard": {"implementation": "userspace"}, "replicas": 1}},
     }))
 
-    result = run_install(liqo_env, values={"networking": {"gatewayTemplates": {"wireguard": {"implementation":
-                                                                                               "userspace"}}}})
+    values = {"networking": {"gatewayTemplates": {"wireguard": {"implementation": "userspace"}}}}
+    result = run_install(liqo_env, values=values)
 
     assert result["changed"] is False
     assert liqo_env.liqoctl.mutating_calls() == []
