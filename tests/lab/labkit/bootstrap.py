@@ -258,7 +258,7 @@ def _apply_batch(client: KubeClient, manifests: list[dict]) -> None:
 
 def _crd_established(client: KubeClient, name: str) -> bool:
     crd = client.get(CRDS.path(name=name))
-    conditions = crd.get("status", {}).get("conditions", [])
+    conditions = crd.get("status", {}).get("conditions") or []
     return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
 
 
@@ -325,7 +325,7 @@ def bind_claims_to_static_volumes(client: KubeClient, cluster: Cluster, manifest
 
 
 def _node_is_ready(node: dict) -> bool:
-    conditions = node.get("status", {}).get("conditions", [])
+    conditions = node.get("status", {}).get("conditions") or []
     return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
 
 
@@ -355,7 +355,7 @@ def _pending_pod_reasons(client: KubeClient) -> list[str]:
     pods = client.get(PODS.path(), fieldSelector="status.phase=Pending")
     reasons = []
     for pod in pods.get("items", []):
-        messages = [c.get("message", "") for c in pod.get("status", {}).get("conditions", []) if c.get("message")]
+        messages = [c.get("message", "") for c in pod.get("status", {}).get("conditions") or [] if c.get("message")]
         name = f"{pod['metadata']['namespace']}/{pod['metadata']['name']}"
         reasons.append(f"{name}: {'; '.join(messages) or 'no condition yet'}")
     return reasons

@@ -4,11 +4,14 @@ Layout of a state dir:
   topology.json              clusters, slot and addresses of the lab made here (written before anything starts)
   lab.json                   the contract file for tests and playbooks (written once the lab is ready)
   bin/liqoctl                wrapper that runs the liqoctl stand-in with the cached Liqo CRDs
-  run/watchdog.pid           watchdog that stops the lab when its owner process exits (optional)
+  run/start.lock             held while `labctl start` runs
+  run/watchdog.{pid,log}     watchdog that stops the lab when its owner process exits (optional)
   clusters/<name>/           pki/, admin.kubeconfig, etcd/, logs/<component>.log, run/<component>.pid
 """
 
 import concurrent.futures
+import contextlib
+import fcntl
 import http.client
 import json
 import os
@@ -19,7 +22,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from . import bootstrap, build, components, paths, pki, processes
@@ -287,8 +290,26 @@ def _raise_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
+@contextlib.contextmanager
+def start_lock(state_dir: Path, wait: bool = False) -> Iterator[None]:
+    """Hold the state dir's start lock, so only one `labctl start` works on a state dir at a time."""
+    lock_path = state_dir / "run" / "start.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "w") as lock_file:
+        try:
+            fcntl.flock(lock_file, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise LabError(f"another `labctl start` is running for {state_dir}; wait for it to finish") from None
+        yield
+
+
 def start(state_dir: Path, topology: Topology, log: Log, owner_pid: int | None = None) -> None:
     """Start every cluster of the topology and wait until it is ready; stop what started if anything fails."""
+    with start_lock(state_dir):
+        _start_locked(state_dir, topology, log, owner_pid)
+
+
+def _start_locked(state_dir: Path, topology: Topology, log: Log, owner_pid: int | None) -> None:
     started = time.monotonic()
     runtimes = [ClusterRuntime(state_dir, cluster) for cluster in topology.clusters]
     _check_state_matches(state_dir, topology)
@@ -300,7 +321,6 @@ def start(state_dir: Path, topology: Topology, log: Log, owner_pid: int | None =
     if not build.everything_up_to_date():
         build.build_all(log)
 
-    state_dir.mkdir(parents=True, exist_ok=True)
     _write_json(state_dir / "topology.json", _recorded_form(topology))
     (state_dir / "lab.json").unlink(missing_ok=True)
     for runtime in runtimes:
@@ -415,15 +435,26 @@ def status(state_dir: Path, out: Callable[[str], None]) -> bool:
     return all_ready
 
 
+def _stop_logging_errors(state_dir: Path, log: Log) -> None:
+    try:
+        stop(state_dir, log)
+    except LabError as error:
+        log(f"error: {error}")
+
+
 def watch(state_dir: Path, owner_pid: int, log: Log) -> None:
     """Stop the lab once the owner process exits; return early when the lab was stopped some other way."""
     owner_started = processes.process_start_time(owner_pid)
     while True:
         time.sleep(WATCH_INTERVAL)
         if processes.process_start_time(owner_pid) != owner_started or owner_started is None:
-            log(f"owner process {owner_pid} exited; stopping the lab in {state_dir}")
-            stop(state_dir, log)
-            return
+            break
         alive = [p for p in processes.alive_processes(_run_dirs(state_dir)) if p.name != "watchdog"]
         if not alive and (state_dir / "lab.json").exists():
             return
+    log(f"owner process {owner_pid} exited; stopping the lab in {state_dir}")
+    _stop_logging_errors(state_dir, log)
+    # A `labctl start` that outlived the owner may still launch components: wait until it has
+    # finished or died, then stop again.
+    with start_lock(state_dir, wait=True):
+        _stop_logging_errors(state_dir, log)
