@@ -260,8 +260,8 @@ def pinned_block(value, field_name, occupied):
     network = parse_network(value, field_name)
     conflicts = occupied.conflicts(network)
     if conflicts:
-        raise AllocationError(f"{field_name} {network} overlaps {'; '.join(conflicts)}. Pin a free range or let the "
-                              "allocator choose one. Nothing was written.")
+        raise AllocationError(f"{field_name} {network} overlaps {' and '.join(conflicts)}. Pin a free range or let "
+                              "the allocator choose one. Nothing was written.")
     return network
 
 

@@ -102,8 +102,8 @@ EXAMPLES = r"""
 RETURN = r"""
 allocations:
   description:
-    - The selected records, sorted by key, then allocation time. See RV(oss_mlops.multicloud.cluster_allocation#module:allocation)
-      for the keys of each record.
+    - The selected records, sorted by key, then allocation time.
+    - Each record has the keys of RV(oss_mlops.multicloud.cluster_allocation#module:allocation).
   returned: always
   type: list
   elements: dict

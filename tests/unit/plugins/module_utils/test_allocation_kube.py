@@ -1,0 +1,86 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the oss_mlops.multicloud collection
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Object shapes of the Kubernetes backend. Its transactions run against a real API server in
+tests/integration/test_allocation.py."""
+
+import json
+
+import pytest
+from ansible_collections.oss_mlops.multicloud.plugins.module_utils.allocation import QUARANTINED, Allocation
+from ansible_collections.oss_mlops.multicloud.plugins.module_utils.allocation_kube import (
+    CRD_NAME,
+    INDEX_NAME,
+    SPEC_FIELDS,
+    crd_manifest,
+    index_pending,
+    operation_entry,
+    record_from_object,
+    record_to_object,
+)
+from ansible_collections.oss_mlops.multicloud.plugins.module_utils.allocation_sqlite import StoreError
+
+RECORD = Allocation(name="mlops-verda-gpu-k3x9q", key="verda-v100-2", pod_cidr="10.112.0.0/20",
+                    service_cidr="10.48.0.0/22", cloud="verda", flavor_class="gpu", pinned=True,
+                    allocated_at="2026-12-04T12:00:00Z", allocated_by="awx@controller-1")
+
+
+def test_record_round_trips_through_object():
+    item = record_to_object(RECORD, "oss-mlops-allocations")
+    item["metadata"]["resourceVersion"] = "42"
+
+    record = record_from_object(item)
+
+    assert record.revision == "42"
+    record.revision = ""
+    assert record == RECORD
+
+
+def test_object_shape():
+    item = record_to_object(RECORD, "oss-mlops-allocations")
+
+    assert item["apiVersion"] == "multicloud.oss-mlops.io/v1alpha1"
+    assert item["kind"] == "ClusterAllocation"
+    assert item["metadata"]["name"] == "mlops-verda-gpu-k3x9q"
+    assert item["metadata"]["namespace"] == "oss-mlops-allocations"
+    assert "resourceVersion" not in item["metadata"]
+    assert item["spec"]["podCIDR"] == "10.112.0.0/20"
+    assert item["spec"]["pinned"] is True
+
+
+def test_crd_schema_lists_every_spec_field():
+    manifest = crd_manifest()
+    version = manifest["spec"]["versions"][0]
+    properties = version["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
+
+    assert manifest["metadata"]["name"] == CRD_NAME
+    assert sorted(properties) == sorted(SPEC_FIELDS.values())
+    assert properties["state"]["enum"] == ["allocated", "quarantined"]
+
+
+def test_operations_by_record_version():
+    new = operation_entry("put", RECORD, "ns")
+    stored = Allocation(**{**RECORD.__dict__, "revision": "7", "state": QUARANTINED})
+    changed = operation_entry("put", stored, "ns")
+    removed = operation_entry("delete", stored, "ns")
+
+    assert new["action"] == "create"
+    assert changed["action"] == "replace"
+    assert changed["object"]["metadata"]["resourceVersion"] == "7"
+    assert removed == {"action": "delete", "name": RECORD.name, "resourceVersion": "7"}
+
+
+def test_index_pending_parsing():
+    pending = {"transaction": "t-1", "operations": []}
+
+    assert index_pending(None) is None
+    assert index_pending({"data": {"pending": ""}}) is None
+    assert index_pending({"data": {"pending": json.dumps(pending)}}) == pending
+
+
+def test_index_pending_unreadable():
+    with pytest.raises(StoreError) as raised:
+        index_pending({"data": {"pending": "{not json"}})
+
+    assert INDEX_NAME in str(raised.value)
