@@ -216,7 +216,7 @@ def test_pod_wanting_two_gpus_stays_pending(lab_api, provider_namespace):
     assert core.read_namespaced_pod("two-gpus", provider_namespace).status.phase == "Pending"
 
 
-# --- scratch lab (slot 2): Liqo CRDs, start twice, stop -----------------------------------------------
+# --- scratch lab (slot s+1): Liqo CRDs, webhooks, start twice, stop ------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -322,7 +322,7 @@ def test_stop_frees_every_port(scratch_lab):
     assert [pid for pid in pids if pid_is_alive(pid)] == []
 
 
-# --- lab owned by a process that dies (slot 2 again, after the scratch lab stopped) --------------------
+# --- lab owned by a process that dies (slot s+1 again, after the scratch lab stopped) ------------------
 
 
 def test_watchdog_stops_lab_when_owner_exits(tmp_path):
@@ -343,7 +343,7 @@ def test_watchdog_stops_lab_when_owner_exits(tmp_path):
         stop_lab(state_dir)
 
 
-# --- bad input: rejected before anything starts (slot 3) ------------------------------------------------
+# --- bad input: rejected before anything starts (slot s+2) ----------------------------------------------
 
 
 def start_rejected(tmp_path: Path, topology: dict) -> subprocess.CompletedProcess:

@@ -53,7 +53,7 @@ class ClusterFiles:
     def make_dirs(self) -> None:
         for directory in (self.root, self.pki, self.logs, self.run, self.etcd_data, self.kwok_workdir):
             directory.mkdir(parents=True, exist_ok=True)
-        # etcd refuses a data dir that others can read.
+        # etcd expects mode 0700 on its data dir.
         self.etcd_data.chmod(0o700)
         self.pki.chmod(0o700)
 
