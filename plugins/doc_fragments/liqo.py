@@ -6,7 +6,7 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    # Options every Liqo module shares; set them once with module_defaults group/oss_mlops.multicloud.liqo.
+    # Options every Liqo module shares. Users set them once with module_defaults group/oss_mlops.multicloud.liqo.
     DOCUMENTATION = r"""
 options:
   kubeconfig:
@@ -30,8 +30,9 @@ options:
   liqoctl_version:
     description:
       - Version liqoctl must report with C(liqoctl version --client).
-      - The module fails before changing anything when the binary reports another version, because
-        Liqo does not support peering clusters that run different versions.
+      - The module fails before changing anything when the binary reports another version. Liqo
+        supports peering only between clusters that run the same minor version, and liqoctl installs
+        its own version of the chart by default, so one pinned version keeps every cluster alike.
     type: str
     default: v1.0.3
   liqo_namespace:

@@ -3,10 +3,11 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Shared base of the Liqo modules: kubeconfig, context, the liqoctl binary and the API client.
 
-A module subclasses LiqoModule, adds its own options and implements run(). execute() checks
-the liqoctl version and that the cluster API answers before run() is called, so a wrong binary
-or an unreachable kubeconfig stops the module before anything is changed. run() raises
-LiqoError for a failure the user has to fix; execute() turns it into fail_json.
+A module subclasses LiqoModule, adds its own options and implements validate() and run().
+execute() validates the options, then checks the liqoctl version and that the cluster API
+responds, all before run() is called, so invalid input, a wrong binary or an unreachable
+kubeconfig stops the module before anything is changed. run() raises LiqoError for a failure
+the user has to fix, and execute() turns it into fail_json.
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ LIQO_COMMON_ARGUMENT_SPEC = {
     "liqo_namespace": {"type": "str", "default": "liqo"},
 }
 
-# A fixed locale keeps liqoctl messages parseable; NO_COLOR and TERM=dumb ask its terminal library
-# for plain text, and strip_ansi() removes whatever colour codes still come through.
+# A fixed locale keeps liqoctl messages parseable. NO_COLOR and TERM=dumb ask terminal libraries that
+# honour them for plain text, and strip_ansi() removes the colour codes that still come through.
 LIQOCTL_ENVIRONMENT = {"LC_ALL": "C", "LANGUAGE": "C", "NO_COLOR": "1", "TERM": "dumb"}
 
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\r")
@@ -85,7 +86,7 @@ def parse_client_version(stdout):
 
 
 def parse_info_json(stdout):
-    """Return the object printed by `liqoctl info -o json`; ValueError when stdout holds none."""
+    """Return the object printed by `liqoctl info -o json`. Raise ValueError when stdout contains none."""
     text = strip_ansi(stdout).strip()
     start = text.find("{")
     if start < 0:
@@ -185,7 +186,10 @@ class LiqoModule:
                 self.module.no_log_values.add(credential)
 
     def connect(self, cluster):
-        """Make sure the cluster API answers; raises KubeAccessError naming the kubeconfig otherwise."""
+        """Return the cluster's API client after checking that the API responds.
+
+        Raises KubeAccessError, naming the kubeconfig, when it does not.
+        """
         return cluster.api
 
     def find_liqoctl(self):

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Read the chart values of the deployed `liqo` Helm release, to compare them with a request.
 
-liqoctl install passes every value to Helm, so the release's `config` holds the full value tree.
+liqoctl install passes every value to Helm, so the release's `config` contains the full value tree.
 Helm 3 stores a release in a Secret `sh.helm.release.v1.<release>.v<revision>` (labels owner=helm,
 name=<release>, status=deployed) whose `release` field is base64 of the gzipped release JSON,
 inside the base64 that the Secret API adds. Values are only compared here, never returned, because
@@ -63,10 +63,10 @@ def values_differences(requested, current, prefix=""):
     current = current if isinstance(current, dict) else {}
     for key in sorted(requested):
         path = f"{prefix}{key}"
-        wanted = requested[key]
-        if isinstance(wanted, dict) and isinstance(current.get(key), dict):
-            differences += values_differences(wanted, current[key], path + ".")
-        elif key not in current or current[key] != wanted:
+        requested_value = requested[key]
+        if isinstance(requested_value, dict) and isinstance(current.get(key), dict):
+            differences += values_differences(requested_value, current[key], path + ".")
+        elif key not in current or current[key] != requested_value:
             differences.append(path)
     return differences
 

@@ -20,9 +20,9 @@ from ansible_collections.oss_mlops.multicloud.plugins.module_utils.liqo_selector
 from ansible_collections.oss_mlops.multicloud.plugins.module_utils.liqo_state import tenant_namespace_name
 
 PROVIDERS = ("kind", "k3s", "kubeadm", "generic")
-# liqoctl v1.0.3 has --pod-cidr/--service-cidr/--api-server-url only on `install k3s` and the
-# generic `install`; `install kind` and `install kubeadm` discover the CIDRs themselves, so the
-# module sets the chart values directly for them.
+# liqoctl v1.0.3 has --pod-cidr, --service-cidr and --api-server-url only on `install k3s` and the
+# generic `install`. `install kind` and `install kubeadm` discover the CIDRs themselves, so for them
+# the module sets the chart values directly.
 PROVIDERS_WITH_NETWORK_FLAGS = ("k3s", "generic")
 PROVIDER_LABEL = "liqo.io/provider"
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -139,8 +139,8 @@ def plan_reserved_subnets(installed, requested):
     """
     requested_networks = {str(parse_network("reserved_subnets entry", subnet)): subnet for subnet in requested}
     installed_networks = [str(parse_network("installed reserved subnet", subnet)) for subnet in installed]
-    kept = [network for network in installed_networks if network in requested_networks]
-    if kept != installed_networks[: len(kept)]:
+    kept_networks = [network for network in installed_networks if network in requested_networks]
+    if kept_networks != installed_networks[: len(kept_networks)]:
         removed = [network for network in installed_networks if network not in requested_networks]
         raise ValueError(
             f"reserved_subnets removes {', '.join(removed)}, which is not at the end of the installed list "
@@ -148,7 +148,7 @@ def plan_reserved_subnets(installed, requested):
             "those subnets, or unpeer, uninstall (liqo_install state=absent) and install again"
         )
     added = [requested_networks[network] for network in requested_networks if network not in installed_networks]
-    return kept + added
+    return kept_networks + added
 
 
 def network_set(subnets):

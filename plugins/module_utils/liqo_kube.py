@@ -34,15 +34,15 @@ try:
 except ImportError:
     HAS_YAML = False
 
-# What the kubernetes client raises on a file that is not a usable kubeconfig: it parses the YAML
-# and then indexes into it, so text or a list gives TypeError or AttributeError.
+# Exceptions the kubernetes client raises for a file that is not a usable kubeconfig. It parses the
+# YAML and then indexes into it, so plain text or a list gives TypeError or AttributeError.
 KUBECONFIG_ERRORS = (OSError, ValueError, TypeError, AttributeError, KeyError)
 if HAS_KUBERNETES:
     KUBECONFIG_ERRORS += (ConfigException,)
 if HAS_YAML:
     KUBECONFIG_ERRORS += (yaml.YAMLError,)
 
-# Seconds for one API request (connect, read). A reachable API server answers in well under this.
+# Seconds for one API request (connect, read). A reachable API server responds well within this.
 REQUEST_TIMEOUT = (10, 30)
 
 # Liqo v1.0.3 custom resources the modules read: kind -> (group, version, plural, namespaced).
@@ -59,7 +59,7 @@ CREDENTIAL_KEYS = ("token", "password", "client-key-data", "id-token", "refresh-
 
 
 class KubeAccessError(Exception):
-    """The API could not be reached or read; the message says which cluster and what to check."""
+    """The API could not be reached or read. The message names the cluster and what to check."""
 
 
 def describe_access(kubeconfig, context):
@@ -139,7 +139,7 @@ class KubeCluster:
         return f"the Kubernetes API at {self.api_url} ({describe_access(self.kubeconfig, self.context)})"
 
     def probe(self):
-        """Raise KubeAccessError unless the API answers an authenticated request."""
+        """Raise KubeAccessError unless the API responds to an authenticated request."""
         self.call(self.core.list_namespace, limit=1)
 
     def call(self, method, *args, **kwargs):

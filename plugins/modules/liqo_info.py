@@ -106,7 +106,7 @@ unhealthy_pods:
   sample: [{"name": "liqo-controller-manager-5d8f", "status": "Pending", "ready_containers": 0,
             "total_containers": 1, "restarts": 3}]
 network:
-  description: Pod, service, external and internal CIDRs of the local cluster as Liqo knows them.
+  description: Pod, service, external and internal CIDRs of the local cluster as Liqo records them.
   returned: always
   type: dict
   sample: {"pod_cidr": "10.244.0.0/16", "service_cidr": "10.96.0.0/16", "external_cidr": "10.70.0.0/16",

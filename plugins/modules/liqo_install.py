@@ -405,12 +405,12 @@ class LiqoInstall(LiqoModule):
         if installed["helm_values"] is None:
             return []
         changes = []
-        wanted_telemetry = not self.params["disable_telemetry"]
-        if installed["telemetry_enabled"] != wanted_telemetry:
-            changes.append(describe_change("telemetry_enabled", installed["telemetry_enabled"], wanted_telemetry))
+        requested_telemetry = not self.params["disable_telemetry"]
+        if installed["telemetry_enabled"] != requested_telemetry:
+            changes.append(describe_change("telemetry_enabled", installed["telemetry_enabled"], requested_telemetry))
         differing = liqo_helm.values_differences(self.params["values"], installed["helm_values"])
         if differing:
-            # Values may hold secrets, so only their paths are reported.
+            # Values may contain secrets, so only their paths are reported.
             changes.append("values differ at: " + ", ".join(differing))
         return changes
 

@@ -92,7 +92,7 @@ options:
   gateway_client_address:
     description:
       - Address the gateway client dials instead of the one Liqo finds (C(--gw-client-address)), for a
-        server behind NAT or a VM that only knows its private IP.
+        server behind NAT or a VM that has only a private IP.
     type: str
   gateway_client_port:
     description:
@@ -117,7 +117,7 @@ options:
   delete_namespaces:
     description:
       - With O(state=absent), also delete the tenant namespaces on both clusters (C(--delete-namespaces)).
-        liqoctl refuses it for a bidirectional peering.
+        liqoctl rejects it for a bidirectional peering.
     type: bool
     default: false
 attributes:
@@ -275,7 +275,8 @@ def validate_quantity(name, value, whole=False):
     except ValueError as error:
         raise LiqoError(f"{name}: {error}") from error
     if amount <= 0:
-        raise LiqoError(f"{name} {value!r} must be greater than zero; a virtual node without it never becomes Ready")
+        reason = "; a virtual node without CPU or memory never becomes Ready" if name in ("cpu", "memory") else ""
+        raise LiqoError(f"{name} {value!r} must be greater than zero{reason}")
     if whole and not is_whole_quantity(value):
         raise LiqoError(f"{name} {value!r} must be a whole number, as Kubernetes requires for this resource")
 

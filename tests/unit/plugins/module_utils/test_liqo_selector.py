@@ -11,8 +11,8 @@ from ansible_collections.oss_mlops.multicloud.plugins.module_utils.liqo_selector
 )
 
 # Expected requirements: the output of k8s.io/apimachinery v0.36.3 metav1.ParseToLabelSelector for each
-# string, with MatchLabels turned into `In` requirements as liqoctl v1.0.3 does (checked with a Go
-# program against the real function; order inside a term does not matter).
+# string, with MatchLabels turned into `In` requirements as liqoctl v1.0.3 does. A Go program run
+# against the real function produced the same tables. Order inside a term does not matter.
 CONVERSIONS = [
     ("a=b", [("a", "In", ["b"])]),
     ("a==b", [("a", "In", ["b"])]),

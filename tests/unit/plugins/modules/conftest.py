@@ -10,6 +10,7 @@ import json
 
 import pytest
 from ansible.module_utils import _internal, basic
+from ansible.module_utils.common import warnings as module_warnings
 from ansible.module_utils.testing import patch_module_args
 from ansible_collections.oss_mlops.multicloud.plugins.module_utils import liqo
 from ansible_collections.oss_mlops.multicloud.plugins.module_utils.liqo_kube import KubeAccessError
@@ -121,7 +122,7 @@ def info_peer(foreign_cluster):
 
 
 class FakeLiqoctl:
-    """Scripted liqoctl: answers version and info from the fake clusters, records every call."""
+    """Scripted liqoctl: returns version and info output from the fake clusters and records every call."""
 
     def __init__(self, clusters):
         self.clusters = clusters
@@ -180,6 +181,9 @@ class LiqoTestEnv:
             module_args["_ansible_check_mode"] = True
         if diff:
             module_args["_ansible_diff"] = True
+        # Warnings are process-wide in ansible-core; a real module run starts with none.
+        module_warnings._global_warnings.clear()
+        module_warnings._global_deprecations.clear()
         with patch_module_args(module_args), pytest.raises(SystemExit):
             module.main()
         output = self.capsys.readouterr().out
@@ -189,8 +193,8 @@ class LiqoTestEnv:
 @pytest.fixture
 def liqo_env(monkeypatch, capsys):
     env = LiqoTestEnv(capsys)
-    # Other tests import controller code, which makes module warnings go to the controller display
-    # instead of the module result; the modules under test run as on a managed host.
+    # Other tests import controller code, which sends module warnings to the controller display
+    # instead of the module result. The modules under test must run as on a managed host.
     monkeypatch.setattr(_internal, "is_controller", False)
     monkeypatch.setattr(liqo, "KubeCluster", env.open_cluster)
     monkeypatch.setattr(basic.AnsibleModule, "run_command", env.liqoctl)
