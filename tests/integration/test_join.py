@@ -17,11 +17,14 @@ import yaml
 from kubernetes import client, config
 
 REPO = Path(__file__).resolve().parents[2]
-LABCTL = REPO / "tests" / "lab" / "labctl"
+sys.path.insert(0, str(REPO / "tests" / "lab"))
+
+from labkit.testing import start_lab, stop_lab  # noqa: E402  (needs the path above)
+
 JOIN = REPO / "playbooks" / "join.yml"
 INVENTORY = REPO / "inventories" / "lab"
 # Slot 5 keeps this lab's loopback addresses apart from a developer's lab (slot 0) and other test labs.
-SLOT = "5"
+SLOT = int(os.environ.get("OSS_MLOPS_JOIN_TEST_SLOT", "5"))
 CONSUMER = "mlops-consumer"
 PROVIDER = "verda-v100-1"
 
@@ -30,13 +33,11 @@ PROVIDER = "verda-v100-1"
 def join_lab(tmp_path_factory):
     """Start a lab used only by this module, and stop it afterwards, also when a test fails."""
     state_dir = tmp_path_factory.mktemp("join-lab")
-    env = {**os.environ, "OSS_MLOPS_LAB_STATE": str(state_dir), "OSS_MLOPS_LAB_SLOT": SLOT}
-    subprocess.run([sys.executable, str(LABCTL), "start"], env=env, check=True)
+    env = {**os.environ, "OSS_MLOPS_LAB_STATE": str(state_dir), "OSS_MLOPS_LAB_SLOT": str(SLOT)}
     try:
-        lab = json.loads((state_dir / "lab.json").read_text())
-        yield {"state_dir": state_dir, "env": env, "lab": lab}
+        yield {"state_dir": state_dir, "env": env, "lab": start_lab(state_dir, SLOT)}
     finally:
-        subprocess.run([sys.executable, str(LABCTL), "stop", "--wipe"], env=env, check=True)
+        stop_lab(state_dir)
 
 
 def run_join(join_lab, *extra_args, env=None):
