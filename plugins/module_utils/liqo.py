@@ -176,8 +176,9 @@ class LiqoModule:
             )
         self.mask_credentials()
         self.find_liqoctl()
-        self.check_liqoctl_version()
+        # liqoctl loads the kubeconfig even for `version --client`, so the kubeconfig is checked first.
         self.connect(self.local)
+        self.check_liqoctl_version()
 
     def mask_credentials(self):
         """Add the credentials of every kubeconfig to no_log_values, so no output can show them."""
@@ -203,12 +204,13 @@ class LiqoModule:
     def check_liqoctl_version(self):
         """Fail unless `liqoctl version --client` reports liqoctl_version."""
         expected = normalize_version(self.params["liqoctl_version"])
-        rc, stdout, stderr = self.run_liqoctl(["version", "--client"], check_rc=False)
+        args = ["version", "--client"] + self.local.flags()
+        rc, stdout, stderr = self.run_liqoctl(args, check_rc=False)
         reported = parse_client_version(stdout)
         if rc != 0 or reported is None:
             raise LiqoError(
                 f"Cannot read the version of liqoctl at {self.liqoctl_path} (rc {rc}): {stderr_summary(stderr)}",
-                **self.command_details(["version", "--client"], rc, stdout, stderr),
+                **self.command_details(args, rc, stdout, stderr),
             )
         if normalize_version(reported) != expected:
             raise LiqoError(

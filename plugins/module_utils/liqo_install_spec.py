@@ -172,6 +172,8 @@ def install_argv(params, plan):
         argv += ["--cluster-labels", ",".join(f"{key}={labels[key]}" for key in sorted(labels))]
     if params["disable_telemetry"]:
         argv.append("--disable-telemetry")
+    if params.get("disable_kernel_version_check"):
+        argv.append("--disable-kernel-version-check")
     if plan.get("values_file"):
         argv += ["--values", plan["values_file"]]
     argv += ["--timeout", f"{params['timeout']}s", "--skip-confirm"]

@@ -107,6 +107,16 @@ options:
       - The options of this module take precedence over the same keys in O(values).
     type: dict
     default: {}
+  disable_kernel_version_check:
+    description:
+      - Skip liqoctl's check that every node runs Linux 5.10 or later, which the WireGuard gateway needs
+        (C(--disable-kernel-version-check)). liqoctl also fails when a node reports a kernel version it
+        cannot parse, as simulated (KWOK) nodes do.
+      - This skips liqoctl's check only. To let the Liqo gateway and fabric start on an older kernel too,
+        set C(requirements.kernel.enabled) to V(false) in O(values).
+      - Not compared with the installed state; it only affects a run of C(liqoctl install).
+    type: bool
+    default: false
   timeout:
     description:
       - Seconds liqoctl waits for the install, upgrade or uninstall to complete.
@@ -283,6 +293,7 @@ class LiqoInstall(LiqoModule):
         "cluster_labels": {"type": "dict", "default": {}},
         "version": {"type": "str"},
         "disable_telemetry": {"type": "bool", "default": True},
+        "disable_kernel_version_check": {"type": "bool", "default": False},
         "values": {"type": "dict", "default": {}},
         "timeout": {"type": "int", "default": 600},
         "purge": {"type": "bool", "default": False},
@@ -526,7 +537,10 @@ class LiqoInstall(LiqoModule):
             problems.append(f"offloaded namespaces {names} (unoffload them with liqo_offload state=absent)")
         if active:
             names = ", ".join(active)
-            problems.append(f"active peerings with {names} (unpeer them with liqo_peering state=absent)")
+            problems.append(
+                f"active peerings with {names} (unpeer them with liqo_peering state=absent, run against the "
+                "consumer of each peering)"
+            )
         raise LiqoError(
             f"Liqo on {self.local.describe()} still has " + " and ".join(problems) + ". Remove them first, "
             "offloaded namespaces before peerings; nothing was uninstalled",

@@ -306,16 +306,19 @@ class LiqoOffload(LiqoModule):
                 "run the module again when it is gone"
             )
         requested = self.requested()
-        for key in ("mapping_strategy", "remote_namespace_name"):
-            if summary[key] != requested[key]:
-                raise LiqoError(
-                    f"Namespace {namespace} is offloaded with mapping strategy {summary['mapping_strategy']} "
-                    f"(remote namespace {summary['remote_namespace'] or summary['remote_namespace_name']}), but "
-                    f"mapping strategy {requested['mapping_strategy']} with remote_namespace_name "
-                    f"{requested['remote_namespace_name']} was requested. Liqo cannot change either on an offloaded "
-                    "namespace: request the current values, or run liqo_offload with state=absent and then "
-                    "state=present, which deletes the remote namespaces and everything running in them"
-                )
+        if all(summary[key] == requested[key] for key in ("mapping_strategy", "remote_namespace_name")):
+            return
+        current_remote = summary["remote_namespace"] or summary["remote_namespace_name"]
+        requested_text = f"mapping strategy {requested['mapping_strategy']}"
+        if requested["remote_namespace_name"]:
+            requested_text += f" with remote namespace {requested['remote_namespace_name']}"
+        raise LiqoError(
+            f"Namespace {namespace} is offloaded with mapping strategy {summary['mapping_strategy']} (remote "
+            f"namespace {current_remote}), but {requested_text} was requested. Liqo cannot change the mapping "
+            "strategy or the remote namespace name of an offloaded namespace: request the current values, or run "
+            "liqo_offload with state=absent and then state=present, which deletes the remote namespaces and "
+            "everything running in them"
+        )
 
     def differences(self, summary):
         requested = self.requested()

@@ -112,6 +112,7 @@ def test_info_uses_environment_kubeconfig(liqo_env, monkeypatch):
 
     assert liqo_env.opened == [(CONSUMER_KUBECONFIG, "kind-mlops")]
     assert liqo_env.liqoctl.argvs("info") == [INFO_ARGV + ["--context", "kind-mlops"]]
+    assert liqo_env.liqoctl.argvs("version")[0][-2:] == ["--context", "kind-mlops"]
 
 
 def test_info_runs_liqoctl_with_c_locale(liqo_env):
@@ -215,11 +216,21 @@ def test_info_unknown_context_fails(real_api, tmp_path):
     assert "the context exists in it" in result["msg"]
 
 
-def test_info_masks_kubeconfig_token(real_api, tmp_path):
+def test_info_masks_kubeconfig_token(liqo_env, tmp_path):
     kubeconfig = write_kubeconfig(tmp_path / "lab.kubeconfig", "https://127.0.0.1:1", token="tok-4f1b2c9e8d7a")
-    real_api.liqoctl.version = "tok-4f1b2c9e8d7a"
+    liqo_env.clusters[str(kubeconfig)] = liqo_env.consumer
+    # A liqoctl that echoes the token is the worst case the masking must cover.
+    liqo_env.liqoctl.version = "tok-4f1b2c9e8d7a"
 
-    result = real_api.run(liqo_info, {"kubeconfig": str(kubeconfig)})
+    result = liqo_env.run(liqo_info, {"kubeconfig": str(kubeconfig)})
 
     assert result["failed"] is True
+    assert "reports version ********" in result["msg"]
     assert "tok-4f1b2c9e8d7a" not in str(result)
+
+
+def test_info_version_check_reads_kubeconfig(liqo_env):
+    liqo_env.run(liqo_info, {"kubeconfig": CONSUMER_KUBECONFIG, "context": "kind-mlops"})
+
+    assert liqo_env.liqoctl.argvs("version") == [
+        ["version", "--client", "--kubeconfig", CONSUMER_KUBECONFIG, "--context", "kind-mlops"]]

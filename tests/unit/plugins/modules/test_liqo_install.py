@@ -80,6 +80,13 @@ def test_install_kind_sets_chart_values(liqo_env):
     ]]
 
 
+def test_install_can_skip_kernel_check(liqo_env):
+    run_install(liqo_env, disable_kernel_version_check=True)
+
+    [argv] = liqo_env.liqoctl.mutating_calls()
+    assert argv[argv.index("--disable-telemetry") + 1] == "--disable-kernel-version-check"
+
+
 def test_install_generic_has_no_provider_word(liqo_env):
     run_install(liqo_env, provider="generic", context="admin@provider", version="v1.0.2")
 
@@ -355,7 +362,7 @@ def test_uninstall_refuses_with_peering_and_offloading(liqo_env):
 
     assert result["failed"] is True
     assert "offloaded namespaces batch-jobs (unoffload them with liqo_offload state=absent)" in result["msg"]
-    assert "active peerings with mlops-consumer (unpeer them with liqo_peering state=absent)" in result["msg"]
+    assert "active peerings with mlops-consumer (unpeer them with liqo_peering state=absent" in result["msg"]
     assert "nothing was uninstalled" in result["msg"]
     assert result["active_peerings"] == ["mlops-consumer"]
     assert result["offloaded_namespaces"] == ["batch-jobs"]

@@ -135,7 +135,7 @@ def test_offload_changed_mapping_strategy_fails(consumer):
 
     assert result["failed"] is True
     assert ("Namespace kubeflow-gpu is offloaded with mapping strategy DefaultName (remote namespace "
-            "kubeflow-gpu-mlops-consumer), but mapping strategy EnforceSameName") in result["msg"]
+            "kubeflow-gpu-mlops-consumer), but mapping strategy EnforceSameName was requested") in result["msg"]
     assert "state=absent and then state=present" in result["msg"]
     assert "deletes the remote namespaces and everything running in them" in result["msg"]
     assert consumer.liqoctl.mutating_calls() == []
@@ -148,7 +148,8 @@ def test_offload_changed_remote_name_fails(consumer):
                                          "mapping_strategy": "SelectedName", "remote_namespace_name": "gpu-batch"})
 
     assert result["failed"] is True
-    assert "remote_namespace_name gpu-batch was requested" in result["msg"]
+    assert ("offloaded with mapping strategy SelectedName (remote namespace gpu-jobs), but mapping strategy "
+            "SelectedName with remote namespace gpu-batch was requested") in result["msg"]
     assert consumer.liqoctl.mutating_calls() == []
 
 
