@@ -87,7 +87,7 @@ class Allocation:
 
 @dataclass
 class Plan:
-    """What a request changes: the operations to apply atomically and the allocation to report."""
+    """Outcome of one request: the operations to apply atomically and the allocation to report."""
 
     changed: bool
     allocation: Allocation | None
@@ -125,16 +125,42 @@ def network_range(network):
     return int(network.network_address), int(network.broadcast_address)
 
 
+def cidr_range(cidr):
+    """Return (first, last) addresses of an IPv4 CIDR string as ints; raise ValueError if it is invalid.
+
+    Parses the dotted form directly, because building an ipaddress object for each of 20,000 stored CIDRs
+    takes most of an allocation's time at that table size. Anything unusual goes through ipaddress.
+    """
+    address, _slash, prefix = cidr.partition("/")
+    try:
+        first_octet, second, third, fourth = (int(octet) for octet in address.split("."))
+        prefix_length = int(prefix)
+    except ValueError:
+        return network_range(ipaddress.ip_network(cidr))
+    if max(first_octet, second, third, fourth) > 255 or not 0 <= prefix_length <= 32:
+        return network_range(ipaddress.ip_network(cidr))
+    first = (first_octet << 24) | (second << 16) | (third << 8) | fourth
+    return first, first + 2 ** (32 - prefix_length) - 1
+
+
 class Occupancy:
     """Address ranges no new block may overlap, with a label for each so messages can name the conflict."""
 
-    def __init__(self):
-        self.ranges = []  # (first address, last address, label) as ints, sorted before searching
+    def __init__(self, now=None):
+        self.now = now
+        # (first address, last address, position in self.labels), sorted before searching. The position keeps
+        # the sort from comparing labels when two ranges are equal.
+        self.ranges = []
+        # A label is a string, or a (record, field name) pair turned into words only for an error message.
+        self.labels = []
         self.sorted = True
 
     def add(self, network, label):
-        first, last = network_range(network)
-        self.ranges.append((first, last, label))
+        self.add_range(*network_range(network), label)
+
+    def add_range(self, first, last, label):
+        self.ranges.append((first, last, len(self.labels)))
+        self.labels.append(label)
         self.sorted = False
 
     def sort(self):
@@ -142,10 +168,17 @@ class Occupancy:
             self.ranges.sort()
             self.sorted = True
 
+    def describe(self, position):
+        label = self.labels[position]
+        if isinstance(label, str):
+            return label
+        record, field_name = label
+        return f"{field_name} {getattr(record, field_name)} of {describe_record(record, self.now)}"
+
     def conflicts(self, network):
         """Return the labels of every range that overlaps network."""
         first, last = network_range(network)
-        return [label for start, end, label in self.ranges if start <= last and end >= first]
+        return [self.describe(position) for start, end, position in self.ranges if start <= last and end >= first]
 
     def first_free_block(self, pool):
         """Return the lowest free, aligned block of the pool, or None.
@@ -160,7 +193,7 @@ class Occupancy:
         # Ranges ending before the pool cannot matter; bisect skips most of them. A range may start before
         # pool_first and still reach into the pool, so the search starts from the longest such range.
         index = max(bisect.bisect_left(self.ranges, (pool_first - self.max_span(),)), 0)
-        for start, end, _label in self.ranges[index:]:
+        for start, end, _position in self.ranges[index:]:
             if candidate + size - 1 > pool_last:
                 return None
             if end < candidate:
@@ -173,20 +206,24 @@ class Occupancy:
         return ipaddress.IPv4Network((candidate, pool.block_prefix))
 
     def max_span(self):
-        return max((end - start for start, end, _label in self.ranges), default=0)
+        return max((end - start for start, end, _position in self.ranges), default=0)
 
 
 def occupancy(records, settings, now):
     """Return the Occupancy of reserved ranges, consumer CIDRs and every record that still blocks reuse."""
-    occupied = Occupancy()
+    occupied = Occupancy(now)
     for label, network in settings.reserved:
         occupied.add(network, f"{label} {network}")
     for record in records:
         if not record.blocks_reuse(now):
             continue
         for field_name in ("pod_cidr", "service_cidr"):
-            value = getattr(record, field_name)
-            occupied.add(ipaddress.ip_network(value), f"{field_name} {value} of {describe_record(record, now)}")
+            try:
+                first, last = cidr_range(getattr(record, field_name))
+            except ValueError as error:
+                raise AllocationError(f"Allocation {record.name} (key {record.key}) has an invalid {field_name}: "
+                                      f"{error}. It was changed outside this collection; fix or delete it.") from error
+            occupied.add_range(first, last, (record, field_name))
     return occupied
 
 
@@ -266,13 +303,13 @@ def pinned_block(value, field_name, occupied):
 
 
 def random_suffix(randomness):
-    return "".join(randomness.choice(SUFFIX_ALPHABET) for _ in range(NAME_SUFFIX_LENGTH))
+    return "".join(randomness.choice(SUFFIX_ALPHABET) for _position in range(NAME_SUFFIX_LENGTH))
 
 
 def generate_name(settings, taken_names, randomness):
     """Return prefix-cloud-flavor-suffix with a random suffix that no existing record uses."""
     parts = [part for part in (settings.name_prefix, settings.cloud, settings.flavor_class) if part]
-    for _ in range(NAME_ATTEMPTS):
+    for _attempt in range(NAME_ATTEMPTS):
         name = "-".join(parts + [random_suffix(randomness)])
         if name not in taken_names:
             return name
@@ -299,7 +336,7 @@ def check_pins_match(allocation, request):
 
 
 def plan_allocate(records, request, settings, now, randomness=None):
-    """Return the Plan for state=present: the key's allocation, new if the key holds none."""
+    """Return the Plan for state=present: the key's allocation, made now if the key has none."""
     randomness = randomness or secrets.SystemRandom()
     if not isinstance(request.key, str) or not request.key.strip():
         raise AllocationError("key is empty; set it to the stable identity of the provider, such as its "
@@ -359,7 +396,7 @@ def mismatch_warnings(allocation, settings):
 
 
 def plan_release(records, key, settings, now, requester=""):
-    """Return the Plan for state=absent: put the key's allocation into quarantine, if it holds one."""
+    """Return the Plan for state=absent: the key's allocation moved into quarantine, if it has one."""
     existing = find_allocated(records, key)
     if existing is None:
         previous = latest_released(records, key)

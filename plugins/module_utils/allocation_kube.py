@@ -60,7 +60,8 @@ CRD_REVISION = "1"
 CRD_REVISION_ANNOTATION = f"{GROUP}/crd-revision"
 
 # Seconds a write in progress may stay pending before another writer applies it in its place. The writer that
-# made it stops applying after half this time, so the two never apply the same operations at once.
+# made it stops starting new requests after half this time, so a takeover normally begins after it stopped.
+# Both applying the same operation does no harm either way.
 TAKEOVER_SECONDS = 30.0
 LIST_PAGE_SIZE = 500
 REQUEST_TIMEOUT = (10, 60)
@@ -151,7 +152,7 @@ def operation_entry(action, record, namespace):
 
 
 class KubeStore:
-    """The allocation table in namespace of the cluster that cluster (a liqo_kube.KubeCluster) reaches.
+    """The allocation table in one namespace of the cluster that cluster, a liqo_kube.KubeCluster, connects to.
 
     timeout is the time in seconds one write may spend retrying after conflicts. With manage_crd false the
     module never applies the CRD and fails when it is missing.
@@ -254,6 +255,9 @@ class KubeStore:
     def finish(self, index, started):
         """Apply the pending operations of index and clear them, unless another writer took over."""
         pending = index_pending(index)
+        # NOTE: a create that reaches the API server after a takeover, and after a later write deleted the same
+        # record at the end of its quarantine, would bring the record back. That needs one request delayed by
+        # more than the quarantine plus half of takeover_seconds.
         for operation in pending["operations"]:
             if time.monotonic() - started > self.takeover_seconds / 2:
                 raise StoreError(f"Applying a write to {self.describe()} took more than {self.takeover_seconds / 2} "
@@ -410,5 +414,5 @@ def index_pending(index):
     try:
         return json.loads(text)
     except ValueError as error:
-        raise StoreError(f"ConfigMap {INDEX_NAME} holds an unreadable pending write ({error}); it was changed "
+        raise StoreError(f"ConfigMap {INDEX_NAME} contains an unreadable pending write ({error}); it was changed "
                          "outside this collection. Set its data.pending to an empty string.") from error

@@ -44,7 +44,7 @@ SCHEMA = (
 
 
 class StoreError(Exception):
-    """The allocation table could not be read or written; the message names it and says what to check."""
+    """The allocation table could not be read or written; the message names the table and what to check."""
 
 
 def default_database_path():
@@ -134,7 +134,7 @@ class SqliteStore:
     def explain(self, error, action):
         if isinstance(error, sqlite3.OperationalError) and "locked" in str(error):
             return StoreError(f"Timed out after {self.timeout} s waiting for the lock on {self.describe()} to "
-                              f"{action} it; another run holds it. Retry, or raise timeout.")
+                              f"{action} it, because another run has it. Retry, or raise timeout.")
         return StoreError(f"Cannot {action} {self.describe()}: {error}.")
 
     def check_version(self, connection):
@@ -160,7 +160,7 @@ class SqliteStore:
 
     @staticmethod
     def apply(connection, operations):
-        placeholders = ", ".join("?" for _ in COLUMNS)
+        placeholders = ", ".join(["?"] * len(COLUMNS))
         for action, record in operations:
             if action == "delete":
                 connection.execute("DELETE FROM allocations WHERE name = ?", (record.name,))

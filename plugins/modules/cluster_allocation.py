@@ -13,8 +13,8 @@ version_added: 0.1.0
 author:
   - OSS MLOps Platform contributors (@oss-mlops)
 description:
-  - Gives each provider, identified by O(key), a name and a pod and a service CIDR that overlap nothing:
-    no other allocation, no reserved range, none of the consumer's CIDRs.
+  - Gives each provider, identified by O(key), a name and a pod and a service CIDR that overlap neither another
+    allocation, nor a reserved range, nor the consumer's CIDRs.
   - With O(state=present), returns the allocation the key holds, or makes a new one. Asking again with the
     same key returns the same allocation and reports no change.
   - With O(state=absent), releases the key's allocation into quarantine. Its name and blocks are not handed
@@ -130,8 +130,8 @@ options:
   consumer_cidrs:
     description:
       - CIDRs of the consumer cluster, which no block may overlap.
-      - A list of CIDRs, or a dict whose values are CIDRs or lists of CIDRs, such as the RV(network) result
-        of M(oss_mlops.multicloud.liqo_info). Empty values are skipped.
+      - A list of CIDRs, or a dict whose values are CIDRs or lists of CIDRs, such as the
+        RV(oss_mlops.multicloud.liqo_info#module:network) result. Empty values are skipped.
       - When not set, the CIDRs the OSS MLOps Platform installs its kind cluster with, 10.244.0.0/16 for pods
         and 10.96.0.0/16 for services.
     type: raw
@@ -165,6 +165,7 @@ attributes:
     support: full
   platform:
     description: Runs on the host that keeps the SQLite file or reaches the cluster, usually the controller.
+    support: full
     platforms: posix
   action_group:
     description: Use C(group/oss_mlops.multicloud.allocation) in C(module_defaults) to set the backend options.
@@ -314,22 +315,22 @@ allocation:
       sample: ""
 name:
   description: RV(allocation.name), for short references.
-  returned: when the key holds or held an allocation
+  returned: when the key has or had an allocation
   type: str
   sample: mlops-verda-gpu-k3x9q
 cluster_id:
   description: RV(allocation.cluster_id).
-  returned: when the key holds or held an allocation
+  returned: when the key has or had an allocation
   type: str
   sample: mlops-verda-gpu-k3x9q
 pod_cidr:
   description: RV(allocation.pod_cidr).
-  returned: when the key holds or held an allocation
+  returned: when the key has or had an allocation
   type: str
   sample: 10.112.0.0/20
 service_cidr:
   description: RV(allocation.service_cidr).
-  returned: when the key holds or held an allocation
+  returned: when the key has or had an allocation
   type: str
   sample: 10.48.0.0/22
 """

@@ -41,7 +41,8 @@ options:
       - Providers that exist now. When set, even to an empty list, the module returns RV(reconcile).
       - Each item is a name, or a dict whose name is in C(cluster_id), C(name) or C(hostname), in that order,
         with an optional C(source) such as V(liqo) or V(verda) that is echoed in the report.
-      - The RV(virtual_nodes) and RV(peerings) lists of M(oss_mlops.multicloud.liqo_info) can be passed as they are.
+      - The RV(oss_mlops.multicloud.liqo_info#module:virtual_nodes) and
+        RV(oss_mlops.multicloud.liqo_info#module:peerings) lists can be passed as they are.
       - The comparison uses every record, whatever O(key) and O(state) select.
     type: list
     elements: raw
@@ -60,6 +61,7 @@ attributes:
     support: N/A
   platform:
     description: Runs on the host that keeps the SQLite file or reaches the cluster, usually the controller.
+    support: full
     platforms: posix
   action_group:
     description: Use C(group/oss_mlops.multicloud.allocation) in C(module_defaults) to set the backend options.

@@ -17,6 +17,7 @@ from ansible_collections.oss_mlops.multicloud.plugins.module_utils.allocation im
     Allocation,
     AllocationRequest,
     Occupancy,
+    cidr_range,
     filter_records,
     format_time,
     plan_allocate,
@@ -262,6 +263,24 @@ def test_free_block_aligned_after_odd_range():
     pool = Pool("pod", ipaddress.ip_network("10.0.0.0/16"), 24)
 
     assert str(occupied.first_free_block(pool)) == "10.0.1.0/24"
+
+
+@pytest.mark.parametrize("cidr", ["10.112.0.0/20", "0.0.0.0/0", "255.255.255.255/32", "192.168.10.128/25"])
+def test_cidr_range_matches_ipaddress(cidr):
+    network = ipaddress.ip_network(cidr)
+
+    assert cidr_range(cidr) == (int(network.network_address), int(network.broadcast_address))
+
+
+def test_stored_record_with_invalid_cidr_reported():
+    table = Table()
+    table.records["edited"] = Allocation(name="edited", key="edited", pod_cidr="10.300.0.0/20",
+                                         service_cidr="10.48.0.0/22")
+
+    with pytest.raises(AllocationError) as raised:
+        table.allocate("provider-0")
+
+    assert "Allocation edited (key edited) has an invalid pod_cidr" in str(raised.value)
 
 
 def test_exhaustion_names_pool_and_counts():

@@ -6,8 +6,10 @@
 tests/integration/test_allocation.py."""
 
 import json
+from pathlib import Path
 
 import pytest
+import yaml
 from ansible_collections.oss_mlops.multicloud.plugins.module_utils.allocation import QUARANTINED, Allocation
 from ansible_collections.oss_mlops.multicloud.plugins.module_utils.allocation_kube import (
     CRD_NAME,
@@ -84,3 +86,13 @@ def test_index_pending_unreadable():
         index_pending({"data": {"pending": "{not json"}})
 
     assert INDEX_NAME in str(raised.value)
+
+
+def test_crd_in_docs_matches_code():
+    docs = (Path(__file__).resolve().parents[4] / "docs" / "allocation.md").read_text()
+    blocks = [yaml.safe_load(block.split("```", 1)[0]) for block in docs.split("```yaml\n")[1:]]
+
+    documented = [block for block in blocks
+                  if isinstance(block, dict) and block.get("kind") == "CustomResourceDefinition"]
+
+    assert documented == [crd_manifest()]
