@@ -33,11 +33,17 @@ APPLY_THREADS = 8
 POLL_SECONDS = 0.5
 STATIC_VOLUME_LABEL = "lab.oss-mlops.invalid/static-volume"
 
-# What each flavor's kubelet would report, so clients that read nodeInfo see a plausible cluster.
+# What each flavor's kubelet would report, so clients that read nodeInfo see a plausible cluster. The kernel is
+# Ubuntu 24.04's (kind nodes share their host's kernel); liqoctl install refuses nodes whose kernel version it
+# cannot parse or that is older than 5.10, so KWOK's default "kwok-<version>" would not pass.
+UBUNTU_2404_KERNEL = "6.8.0-48-generic"
 FLAVOR_NODE_INFO = {
-    "kind": {"kubeletVersion": paths.KUBERNETES_VERSION, "osImage": "Debian GNU/Linux 12 (bookworm)"},
-    "k3s": {"kubeletVersion": f"{paths.KUBERNETES_VERSION}+k3s1", "osImage": "Ubuntu 24.04.3 LTS"},
-    "kubeadm": {"kubeletVersion": paths.KUBERNETES_VERSION, "osImage": "Ubuntu 24.04.3 LTS"},
+    "kind": {"kubeletVersion": paths.KUBERNETES_VERSION, "osImage": "Debian GNU/Linux 12 (bookworm)",
+             "kernelVersion": UBUNTU_2404_KERNEL, "containerRuntimeVersion": "containerd://2.1.3"},
+    "k3s": {"kubeletVersion": f"{paths.KUBERNETES_VERSION}+k3s1", "osImage": "Ubuntu 24.04.3 LTS",
+            "kernelVersion": UBUNTU_2404_KERNEL, "containerRuntimeVersion": "containerd://2.0.5-k3s1"},
+    "kubeadm": {"kubeletVersion": paths.KUBERNETES_VERSION, "osImage": "Ubuntu 24.04.3 LTS",
+                "kernelVersion": UBUNTU_2404_KERNEL, "containerRuntimeVersion": "containerd://2.1.3"},
 }
 # Default StorageClass that each flavor ships (kind and k3s both use Rancher's local-path provisioner).
 FLAVOR_STORAGE_CLASS = {"kind": "standard", "k3s": "local-path"}
