@@ -55,9 +55,18 @@ def crds_dir(lab: dict) -> str:
 @pytest.fixture(scope="session")
 def liqoctl(lab: dict, crds_dir: str):
     """Run the stand-in as a subprocess: liqoctl(*args, stdin=None, env=None) -> CompletedProcess."""
+
     def run(*args: str, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
         environment = {key: value for key, value in os.environ.items() if key != "KUBECONFIG"}
         environment.update({"LIQOCTL_STANDIN_CRDS": crds_dir, **(env or {})})
-        return subprocess.run([sys.executable, str(LIQOCTL), *args], capture_output=True, text=True,
-                              stdin=subprocess.DEVNULL, env=environment, timeout=timeout, check=False)
+        return subprocess.run(
+            [sys.executable, str(LIQOCTL), *args],
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            env=environment,
+            timeout=timeout,
+            check=False,
+        )
+
     return run

@@ -75,8 +75,10 @@ def test_version_without_kubeconfig_fails(capsys, monkeypatch, tmp_path):
     code, out, err = run(capsys, "version", "--client")
     assert code == 1
     assert out == ""
-    assert err == ("ERRO: Error in configuration: no configuration has been provided, try setting KUBERNETES_MASTER "
-                   "environment variable\n")
+    assert err == (
+        "ERRO: Error in configuration: no configuration has been provided, try setting KUBERNETES_MASTER "
+        "environment variable\n"
+    )
 
 
 def test_missing_kubeconfig_file_fails(capsys):
@@ -95,8 +97,10 @@ def test_version_server_unreachable(capsys):
     code, out, err = run(capsys, "version")
     assert code == 1
     assert out == "Client version: v1.0.3\nServer version: Unknown\n"
-    assert "WARN: Failed to retrieve Liqo server version: failed to retrieve the liqo controller manager " \
-           "deployment\n" in err
+    assert (
+        "WARN: Failed to retrieve Liqo server version: failed to retrieve the liqo controller manager "
+        "deployment\n" in err
+    )
 
 
 # -- cobra: commands and positional arguments ----------------------------------------------------------------
@@ -199,39 +203,66 @@ def test_unimplemented_command_fails(capsys, args):
         (["offload", "namespace", "foo", "-n", "liqo"], "unknown shorthand flag: 'n' in -n"),
         (["offload", "namespace", "foo", "--remote-kubeconfig", "x"], "unknown flag: --remote-kubeconfig"),
         (["version", "---client"], "bad flag syntax: ---client"),
-        (["uninstall", "--purge=maybe"],
-         'invalid argument "maybe" for "--purge" flag: strconv.ParseBool: parsing "maybe": invalid syntax'),
-        (["uninstall", "--timeout", "10"],
-         'invalid argument "10" for "--timeout" flag: time: missing unit in duration "10"'),
+        (
+            ["uninstall", "--purge=maybe"],
+            'invalid argument "maybe" for "--purge" flag: strconv.ParseBool: parsing "maybe": invalid syntax',
+        ),
+        (
+            ["uninstall", "--timeout", "10"],
+            'invalid argument "10" for "--timeout" flag: time: missing unit in duration "10"',
+        ),
         (["uninstall", "--timeout=abc"], 'invalid argument "abc" for "--timeout" flag: time: invalid duration "abc"'),
-        (["peer", "--gw-server-service-port", "abc"],
-         'invalid argument "abc" for "--gw-server-service-port" flag: strconv.ParseInt: parsing "abc": invalid syntax'),
-        (["peer", "--gw-server-service-nodeport", "4294967296"],
-         'invalid argument "4294967296" for "--gw-server-service-nodeport" flag: strconv.ParseInt: parsing '
-         '"4294967296": value out of range'),
-        (["peer", "--mtu", "1.5"], 'invalid argument "1.5" for "--mtu" flag: strconv.ParseInt: parsing "1.5": '
-                                  "invalid syntax"),
-        (["peer", "--gw-server-service-type", "Foo"],
-         'invalid argument "Foo" for "--gw-server-service-type" flag: Foo is not included in '
-         "LoadBalancer,NodePort,ClusterIP"),
-        (["peer", "--gw-server-service-location", "Remote"],
-         'invalid argument "Remote" for "--gw-server-service-location" flag: Remote is not included in '
-         "Consumer,Provider"),
-        (["peer", "--resource", "nvidia.com/gpu"],
-         'invalid argument "nvidia.com/gpu" for "--resource" flag: nvidia.com/gpu must be formatted as key=value'),
+        (
+            ["peer", "--gw-server-service-port", "abc"],
+            'invalid argument "abc" for "--gw-server-service-port" flag: strconv.ParseInt: parsing "abc": '
+            "invalid syntax",
+        ),
+        (
+            ["peer", "--gw-server-service-nodeport", "4294967296"],
+            'invalid argument "4294967296" for "--gw-server-service-nodeport" flag: strconv.ParseInt: parsing '
+            '"4294967296": value out of range',
+        ),
+        (
+            ["peer", "--mtu", "1.5"],
+            'invalid argument "1.5" for "--mtu" flag: strconv.ParseInt: parsing "1.5": invalid syntax',
+        ),
+        (
+            ["peer", "--gw-server-service-type", "Foo"],
+            'invalid argument "Foo" for "--gw-server-service-type" flag: Foo is not included in '
+            "LoadBalancer,NodePort,ClusterIP",
+        ),
+        (
+            ["peer", "--gw-server-service-location", "Remote"],
+            'invalid argument "Remote" for "--gw-server-service-location" flag: Remote is not included in '
+            "Consumer,Provider",
+        ),
+        (
+            ["peer", "--resource", "nvidia.com/gpu"],
+            'invalid argument "nvidia.com/gpu" for "--resource" flag: nvidia.com/gpu must be formatted as key=value',
+        ),
         (["info", "-o", "xml"], 'invalid argument "xml" for "-o, --output" flag: xml is not included in json,yaml'),
-        (["offload", "ns", "foo", "--pod-offloading-strategy", "Anywhere"],
-         'invalid argument "Anywhere" for "--pod-offloading-strategy" flag: Anywhere is not included in '
-         "LocalAndRemote,Remote,Local"),
-        (["install", "--reserved-subnets", "10.0.0.0"],
-         'invalid argument "10.0.0.0" for "--reserved-subnets" flag: invalid CIDR address: 10.0.0.0'),
-        (["install", "--reserved-subnets", "10.0.0.0/8,192.168.01.0/24"],
-         'invalid argument "10.0.0.0/8,192.168.01.0/24" for "--reserved-subnets" flag: invalid CIDR address: '
-         "192.168.01.0/24"),
-        (["install", "--cluster-labels", "region"],
-         "invalid argument \"region\" for \"--cluster-labels\" flag: invalid value region: missing '=' separator"),
-        (["peer", "--global-labels", "a"], 'invalid argument "a" for "--global-labels" flag: a must be formatted as '
-                                           "key=value"),
+        (
+            ["offload", "ns", "foo", "--pod-offloading-strategy", "Anywhere"],
+            'invalid argument "Anywhere" for "--pod-offloading-strategy" flag: Anywhere is not included in '
+            "LocalAndRemote,Remote,Local",
+        ),
+        (
+            ["install", "--reserved-subnets", "10.0.0.0"],
+            'invalid argument "10.0.0.0" for "--reserved-subnets" flag: invalid CIDR address: 10.0.0.0',
+        ),
+        (
+            ["install", "--reserved-subnets", "10.0.0.0/8,192.168.01.0/24"],
+            'invalid argument "10.0.0.0/8,192.168.01.0/24" for "--reserved-subnets" flag: invalid CIDR address: '
+            "192.168.01.0/24",
+        ),
+        (
+            ["install", "--cluster-labels", "region"],
+            'invalid argument "region" for "--cluster-labels" flag: invalid value region: missing \'=\' separator',
+        ),
+        (
+            ["peer", "--global-labels", "a"],
+            'invalid argument "a" for "--global-labels" flag: a must be formatted as key=value',
+        ),
     ],
 )
 def test_flag_error_message(capsys, args, message):
@@ -258,7 +289,7 @@ def test_accepted_flag_forms(capsys, kubeconfig, args):
     arguments = [arg.replace("{kubeconfig}", str(kubeconfig)) for arg in args]
     code, out, _ = run(capsys, *arguments)
     if arguments[-1] == "--client" and arguments[-2] == "--":
-        # Everything after "--" is positional, so version sees an argument.
+        # Everything after "--" is positional, so version gets an argument.
         assert code == 1
         return
     assert code == 0
@@ -273,23 +304,54 @@ def test_install_generic_requires_cidrs(capsys):
 
 def test_install_k3s_accepts_cidr_flags(capsys):
     # Everything parses; the run then stops at the unreachable API server.
-    code, _, err = run(capsys, "install", "k3s", "--pod-cidr", "10.42.0.0/16", "--service-cidr=10.43.0.0/16",
-                       "--api-server-url", "https://1.2.3.4:6443", "--disable-kernel-version-check",
-                       "--set", "a.b=c", "--set", "d=1", "--values", "/nonexistent.yaml", "--timeout=1s")
+    code, _, err = run(
+        capsys,
+        "install",
+        "k3s",
+        "--pod-cidr",
+        "10.42.0.0/16",
+        "--service-cidr=10.43.0.0/16",
+        "--api-server-url",
+        "https://1.2.3.4:6443",
+        "--disable-kernel-version-check",
+        "--set",
+        "a.b=c",
+        "--set",
+        "d=1",
+        "--values",
+        "/nonexistent.yaml",
+        "--timeout=1s",
+    )
     assert code == 1
     assert "Error:" not in err
 
 
 def test_install_repo_url_needs_version(capsys):
-    code, _, err = run(capsys, "install", "kind", "--disable-kernel-version-check", "--version", "",
-                       "--repo-url", "https://example.invalid/liqo")
+    code, _, err = run(
+        capsys,
+        "install",
+        "kind",
+        "--disable-kernel-version-check",
+        "--version",
+        "",
+        "--repo-url",
+        "https://example.invalid/liqo",
+    )
     assert code == 1
     assert err == "ERRO: A version must be explicitly specified if the --repo-url flag is set\n"
 
 
 def test_install_repo_url_and_chart_path_conflict(capsys):
-    code, _, err = run(capsys, "install", "kind", "--disable-kernel-version-check",
-                       "--repo-url", "https://example.invalid/liqo", "--local-chart-path", "./chart")
+    code, _, err = run(
+        capsys,
+        "install",
+        "kind",
+        "--disable-kernel-version-check",
+        "--repo-url",
+        "https://example.invalid/liqo",
+        "--local-chart-path",
+        "./chart",
+    )
     assert code == 1
     assert err == "ERRO: Cannot specify both --repo-url and --local-chart-path at the same time\n"
 
@@ -302,19 +364,51 @@ def test_peer_same_cluster_rejected(capsys, kubeconfig):
 
 def test_peer_remote_context_makes_clusters_differ(capsys, kubeconfig):
     # Accepted: both contexts resolve; the command then fails on the unreachable API servers.
-    code, _, err = run(capsys, "peer", "--remote-kubeconfig", str(kubeconfig), "--remote-context", "other",
-                       "--remote-namespace", "liqo", "-n", "liqo", "--cpu", "2", "--memory=4Gi",
-                       "--resource", "nvidia.com/gpu=1", "--resource", "example.com/fpga=2", "--mtu=1400",
-                       "--gw-server-service-type=NodePort", "--gw-server-service-nodeport", "31000",
-                       "--networking-disabled", "--create-virtual-node=false", "--timeout", "1m")
+    code, _, err = run(
+        capsys,
+        "peer",
+        "--remote-kubeconfig",
+        str(kubeconfig),
+        "--remote-context",
+        "other",
+        "--remote-namespace",
+        "liqo",
+        "-n",
+        "liqo",
+        "--cpu",
+        "2",
+        "--memory=4Gi",
+        "--resource",
+        "nvidia.com/gpu=1",
+        "--resource",
+        "example.com/fpga=2",
+        "--mtu=1400",
+        "--gw-server-service-type=NodePort",
+        "--gw-server-service-nodeport",
+        "31000",
+        "--networking-disabled",
+        "--create-virtual-node=false",
+        "--timeout",
+        "1m",
+    )
     assert code == 1
     assert "local and remote clusters must be different" not in err
     assert "The connection to the server 127.0.0.1:9 was refused" in err
 
 
 def test_unpeer_accepts_its_flags(capsys, kubeconfig):
-    code, _, err = run(capsys, "unpeer", "--remote-kubeconfig", str(kubeconfig), "--remote-context", "other",
-                       "--delete-namespaces", "--wait=false", "--timeout", "30s")
+    code, _, err = run(
+        capsys,
+        "unpeer",
+        "--remote-kubeconfig",
+        str(kubeconfig),
+        "--remote-context",
+        "other",
+        "--delete-namespaces",
+        "--wait=false",
+        "--timeout",
+        "30s",
+    )
     assert code == 1
     assert err.startswith("ERRO: error: an error occurred while retrieving cluster id: The connection to the server")
 
@@ -322,13 +416,13 @@ def test_unpeer_accepts_its_flags(capsys, kubeconfig):
 # -- confirmation prompts --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("args", "name"), [(["uninstall"], "uninstall"),
-                                            (["unoffload", "namespace", "foo"], "unoffload")])
+@pytest.mark.parametrize(
+    ("args", "name"), [(["uninstall"], "uninstall"), (["unoffload", "namespace", "foo"], "unoffload")]
+)
 def test_prompt_without_terminal_fails(capsys, args, name):
     code, out, err = run(capsys, *args)
     assert code == 1
-    assert out.startswith(f"{name} is a potentially destructive command.\n"
-                          "Are you sure you want to continue? [y/N]: ")
+    assert out.startswith(f"{name} is a potentially destructive command.\nAre you sure you want to continue? [y/N]: ")
     assert "pass --skip-confirm" in err
 
 
@@ -360,9 +454,20 @@ def test_unoffload_requires_namespace(capsys):
 
 
 def test_offload_output_json(capsys):
-    code, out, err = run(capsys, "offload", "namespace", "team-a", "-ojson", "--namespace-mapping-strategy",
-                         "EnforceSameName", "--pod-offloading-strategy=Remote",
-                         "-l", "region in (us-west,europe), !staging, liqo.io/provider=k3s", "--selector", "gpu")
+    code, out, err = run(
+        capsys,
+        "offload",
+        "namespace",
+        "team-a",
+        "-ojson",
+        "--namespace-mapping-strategy",
+        "EnforceSameName",
+        "--pod-offloading-strategy=Remote",
+        "-l",
+        "region in (us-west,europe), !staging, liqo.io/provider=k3s",
+        "--selector",
+        "gpu",
+    )
     assert code == 0
     assert err == ""
     document = json.loads(out)
@@ -371,14 +476,18 @@ def test_offload_output_json(capsys):
     assert document["metadata"] == {"name": "offloading", "namespace": "team-a", "creationTimestamp": None}
     assert document["spec"]["namespaceMappingStrategy"] == "EnforceSameName"
     assert document["spec"]["podOffloadingStrategy"] == "Remote"
-    assert document["spec"]["clusterSelector"] == {"nodeSelectorTerms": [
-        {"matchExpressions": [
-            {"key": "region", "operator": "In", "values": ["europe", "us-west"]},
-            {"key": "staging", "operator": "DoesNotExist"},
-            {"key": "liqo.io/provider", "operator": "In", "values": ["k3s"]},
-        ]},
-        {"matchExpressions": [{"key": "gpu", "operator": "Exists"}]},
-    ]}
+    assert document["spec"]["clusterSelector"] == {
+        "nodeSelectorTerms": [
+            {
+                "matchExpressions": [
+                    {"key": "region", "operator": "In", "values": ["europe", "us-west"]},
+                    {"key": "staging", "operator": "DoesNotExist"},
+                    {"key": "liqo.io/provider", "operator": "In", "values": ["k3s"]},
+                ]
+            },
+            {"matchExpressions": [{"key": "gpu", "operator": "Exists"}]},
+        ]
+    }
     assert document["status"] == {}
 
 
@@ -387,15 +496,27 @@ def test_offload_output_yaml_per_namespace(capsys):
     assert code == 0
     documents = [doc for doc in yaml.safe_load_all(out) if doc]
     assert [doc["metadata"]["namespace"] for doc in documents] == ["a", "b"]
-    assert documents[0]["spec"] == {"clusterSelector": {"nodeSelectorTerms": []},
-                                    "namespaceMappingStrategy": "DefaultName",
-                                    "podOffloadingStrategy": "LocalAndRemote"}
+    assert documents[0]["spec"] == {
+        "clusterSelector": {"nodeSelectorTerms": []},
+        "namespaceMappingStrategy": "DefaultName",
+        "podOffloadingStrategy": "LocalAndRemote",
+    }
     assert out.endswith("---\n")
 
 
 def test_offload_selected_name_in_output(capsys):
-    code, out, _ = run(capsys, "offload", "namespace", "a", "-o", "yaml", "--namespace-mapping-strategy",
-                       "SelectedName", "--remote-namespace-name", "remote-a")
+    code, out, _ = run(
+        capsys,
+        "offload",
+        "namespace",
+        "a",
+        "-o",
+        "yaml",
+        "--namespace-mapping-strategy",
+        "SelectedName",
+        "--remote-namespace-name",
+        "remote-a",
+    )
     assert code == 0
     assert yaml.safe_load(out.split("---")[0])["spec"]["remoteNamespaceName"] == "remote-a"
 
@@ -418,9 +539,21 @@ def test_offload_invalid_cluster_selector(capsys, selector, message):
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("2", "2"), ("0.5", "500m"), ("1024Mi", "1Gi"), ("1536Mi", "1536Mi"), ("2000", "2k"), ("1500", "1500"),
-     ("1e3", "1e3"), ("100m", "100m"), ("0.5Gi", "512Mi"), ("1000Ki", "1000Ki"), ("16Gi", "16Gi"), ("0", "0"),
-     ("1.1", "1100m")],
+    [
+        ("2", "2"),
+        ("0.5", "500m"),
+        ("1024Mi", "1Gi"),
+        ("1536Mi", "1536Mi"),
+        ("2000", "2k"),
+        ("1500", "1500"),
+        ("1e3", "1e3"),
+        ("100m", "100m"),
+        ("0.5Gi", "512Mi"),
+        ("1000Ki", "1000Ki"),
+        ("16Gi", "16Gi"),
+        ("0", "0"),
+        ("1.1", "1100m"),
+    ],
 )
 def test_quantity_canonical_form(text, expected):
     assert quantity.canonical(text) == expected
@@ -434,21 +567,29 @@ def test_quantity_rejects_invalid(text):
 
 @pytest.mark.parametrize(
     ("text", "nanoseconds"),
-    [("10m", 600_000_000_000), ("1h2m3s", 3_723_000_000_000), ("1.5s", 1_500_000_000), ("0", 0),
-     ("300ms", 300_000_000), ("-2s", -2_000_000_000)],
+    [
+        ("10m", 600_000_000_000),
+        ("1h2m3s", 3_723_000_000_000),
+        ("1.5s", 1_500_000_000),
+        ("0", 0),
+        ("300ms", 300_000_000),
+        ("-2s", -2_000_000_000),
+    ],
 )
 def test_duration_parsing(text, nanoseconds):
     assert goformat.parse_duration(text) == nanoseconds
 
 
-@pytest.mark.parametrize(("nanoseconds", "text"), [(600_000_000_000, "10m0s"), (20_000_000_000, "20s"),
-                                                   (120_000_000_000, "2m0s")])
+@pytest.mark.parametrize(
+    ("nanoseconds", "text"), [(600_000_000_000, "10m0s"), (20_000_000_000, "20s"), (120_000_000_000, "2m0s")]
+)
 def test_duration_formatting(nanoseconds, text):
     assert goformat.format_duration(nanoseconds) == text
 
 
-@pytest.mark.parametrize(("labels", "expected"), [({"liqo.io/provider": "k3s"}, True),
-                                                  ({"liqo.io/provider": "kind"}, False), ({}, False)])
+@pytest.mark.parametrize(
+    ("labels", "expected"), [({"liqo.io/provider": "k3s"}, True), ({"liqo.io/provider": "kind"}, False), ({}, False)]
+)
 def test_node_selector_matching(labels, expected):
     selector = {"nodeSelectorTerms": [{"matchExpressions": selectors.to_match_expressions("liqo.io/provider=k3s")}]}
     assert selectors.node_selector_matches(selector, labels) is expected

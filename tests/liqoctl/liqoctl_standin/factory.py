@@ -40,7 +40,9 @@ class Factory:
         )
         namespace_flag = flags.lookup(prefix + "namespace")
         self.liqo_namespace = namespace_flag.value if namespace_flag is not None else "liqo"
-        scope = ("remote" if remote else "local") if scoped else ""
+        scope = ""
+        if scoped:
+            scope = "remote" if remote else "local"
         self.printer = Printer(scope=scope, verbose=verbose)
         self.global_printer = Printer(scope="global" if scoped else "", verbose=verbose)
         self.config: ResolvedConfig | None = None

@@ -581,8 +581,8 @@ def _ensure_namespace(cluster: Cluster, namespace: str) -> None:
 
 
 def _delete_dropped(cluster: Cluster, previous_manifest: str, objects: list[dict[str, Any]]) -> None:
-    kept = {helm.object_key(obj) for obj in objects}
-    dropped = [obj for obj in helm.objects_of(previous_manifest) if helm.object_key(obj) not in kept]
+    rendered = {helm.object_key(obj) for obj in objects}
+    dropped = [obj for obj in helm.objects_of(previous_manifest) if helm.object_key(obj) not in rendered]
     helm.delete_objects(cluster, dropped)
 
 

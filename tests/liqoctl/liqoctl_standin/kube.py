@@ -1,7 +1,7 @@
 """Kubeconfig resolution and a small JSON REST client for the lab's API servers.
 
-Kubeconfig handling follows client-go's clientcmd as liqoctl uses it: --kubeconfig names one file that must
-exist; otherwise the files in KUBECONFIG are merged (first definition wins); otherwise ~/.kube/config is read.
+Kubeconfig handling follows client-go's clientcmd as liqoctl uses it. --kubeconfig names one file, which must
+exist. Without it the files in KUBECONFIG are merged (the first definition wins), else ~/.kube/config is read.
 --context, --cluster, --user, --server, --token and the TLS flags override the chosen context. Errors carry the
 messages kubectl's CheckErr would print.
 """
@@ -45,17 +45,17 @@ class KubeError(Exception):
 
     @property
     def not_found(self) -> bool:
-        """Whether the server answered NotFound."""
+        """Whether the server returned NotFound."""
         return self.status == 404
 
     @property
     def already_exists(self) -> bool:
-        """Whether the server answered AlreadyExists."""
+        """Whether the server returned AlreadyExists."""
         return self.status == 409 and self.reason == "AlreadyExists"
 
     @property
     def conflict(self) -> bool:
-        """Whether the server answered Conflict (stale resourceVersion)."""
+        """Whether the server returned Conflict (stale resourceVersion)."""
         return self.status == 409 and self.reason == "Conflict"
 
 

@@ -107,9 +107,9 @@ def reconcile_offloading(consumer: Cluster, liqo_namespace: str, namespace: str,
         namespace_map = maps.get(provider_id)
         if namespace_map is None:
             continue
-        wanted = not deleting and selectors.node_selector_matches(selector, _node_labels(consumer, virtual_node))
+        selected = not deleting and selectors.node_selector_matches(selector, _node_labels(consumer, virtual_node))
         desired = dict((namespace_map.get("spec") or {}).get("desiredMapping") or {})
-        if wanted:
+        if selected:
             desired[namespace] = remote_name
         else:
             desired.pop(namespace, None)

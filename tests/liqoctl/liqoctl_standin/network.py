@@ -65,14 +65,14 @@ def cluster_id_or_exit(factory: Factory) -> str:
 
 def new_sides(first: Factory, second: Factory, create_namespaces: bool) -> tuple[Side, Side]:
     """network.NewCluster for both sides: read both IDs and create (or find) both tenant namespaces."""
-    one, two = Side(first), Side(second)
-    for this, other in ((one, two), (two, one)):
+    first_side, second_side = Side(first), Side(second)
+    for this, other in ((first_side, second_side), (second_side, first_side)):
         this.cluster_id = cluster_id_or_exit(this.factory)
         other.cluster_id = cluster_id_or_exit(other.factory)
         this.remote_id, other.remote_id = other.cluster_id, this.cluster_id
         this.namespace = _tenant_namespace(this, this.remote_id, create_namespaces, "local")
         other.namespace = _tenant_namespace(other, other.remote_id, create_namespaces, "remote")
-    return one, two
+    return first_side, second_side
 
 
 def _tenant_namespace(side: Side, remote_id: str, create: bool, where: str) -> str:
@@ -111,29 +111,33 @@ class ConnectOptions:
 
 def connect(client_side: Factory, server_side: Factory, options: ConnectOptions) -> None:
     """network connect: client_side gets the GatewayClient, server_side the GatewayServer."""
-    one, two = new_sides(client_side, server_side, create_namespaces=True)
-    for side in (one, two):
+    client_end, server_end = new_sides(client_side, server_side, create_namespaces=True)
+    for side in (client_end, server_end):
         _retrieve_local_configuration(side)
-    _setup_configuration(one, two.configuration, options)
-    _setup_configuration(two, one.configuration, options)
-    for side in (one, two):
+    _setup_configuration(client_end, server_end.configuration, options)
+    _setup_configuration(server_end, client_end.configuration, options)
+    for side in (client_end, server_end):
         _wait_configuration(side)
     if not options.skip_validation:
-        _check_template(two, "server", options.server_template_namespace, res.WG_SERVER_TEMPLATE, options)
-        _check_template(one, "client", options.client_template_namespace, res.WG_CLIENT_TEMPLATE, options)
-    for side in (one, two):
+        _check_template(server_end, "server", options.server_template_namespace, res.WG_SERVER_TEMPLATE, options)
+        _check_template(client_end, "client", options.client_template_namespace, res.WG_CLIENT_TEMPLATE, options)
+    for side in (client_end, server_end):
         _check_initialized(side)
     # A reverse peering may already have built the gateways between these clusters.
-    if one.cluster.list(res.GATEWAY_SERVER.collection(one.namespace), label_selector=f"{ID_LABEL}={one.remote_id}"):
+    if client_end.cluster.list(
+        res.GATEWAY_SERVER.collection(client_end.namespace), label_selector=f"{ID_LABEL}={client_end.remote_id}"
+    ):
         return
-    if two.cluster.list(res.GATEWAY_CLIENT.collection(two.namespace), label_selector=f"{ID_LABEL}={two.remote_id}"):
+    if server_end.cluster.list(
+        res.GATEWAY_CLIENT.collection(server_end.namespace), label_selector=f"{ID_LABEL}={server_end.remote_id}"
+    ):
         return
-    server = _ensure_gateway_server(two, options)
-    two.printer.spinner(f"Waiting for gateway pod gw-{server['metadata']['name']} to be ready").success(
+    server = _ensure_gateway_server(server_end, options)
+    server_end.printer.spinner(f"Waiting for gateway pod gw-{server['metadata']['name']} to be ready").success(
         f"Gateway pod gw-{server['metadata']['name']} is ready"
     )
-    server = _set_server_status(two, server, options)
-    two.printer.spinner("Waiting for gateway server Service to be created").success(
+    server = _set_server_status(server_end, server, options)
+    server_end.printer.spinner("Waiting for gateway server Service to be created").success(
         "Gateway server Service created successfully"
     )
     endpoint = dict(server["status"]["endpoint"])
@@ -141,25 +145,25 @@ def connect(client_side: Factory, server_side: Factory, options: ConnectOptions)
         endpoint["addresses"] = [options.client_address]
     if options.client_port:
         endpoint["port"] = options.client_port
-    client = _ensure_gateway_client(one, endpoint, options)
-    one.printer.spinner(f"Waiting for gateway pod gw-{client['metadata']['name']} to be ready").success(
+    client = _ensure_gateway_client(client_end, endpoint, options)
+    client_end.printer.spinner(f"Waiting for gateway pod gw-{client['metadata']['name']} to be ready").success(
         f"Gateway pod gw-{client['metadata']['name']} is ready"
     )
-    server_key = _gateway_keys(two, server, "server")
-    two.printer.spinner("Waiting for gateway server Secret to be created").success(
+    server_key = _gateway_keys(server_end, server, "server")
+    server_end.printer.spinner("Waiting for gateway server Secret to be created").success(
         "Gateway server Secret created successfully"
     )
-    _ensure_public_key(one, server_key, client, options)
-    client_key = _gateway_keys(one, client, "client")
-    one.printer.spinner("Waiting for gateway client Secret to be created").success(
+    _ensure_public_key(client_end, server_key, client, options)
+    client_key = _gateway_keys(client_end, client, "client")
+    client_end.printer.spinner("Waiting for gateway client Secret to be created").success(
         "Gateway client Secret created successfully"
     )
-    _ensure_public_key(two, client_key, server, options)
-    connection_two = _ensure_connection(two, server, "Server")
-    connection_one = _ensure_connection(one, client, "Client")
-    two.printer.spinner("Waiting for Connection to be created").success("Connection created successfully")
-    one.printer.spinner("Waiting for Connection to be created").success("Connection created successfully")
-    for side, connection in ((one, connection_one), (two, connection_two)):
+    _ensure_public_key(server_end, client_key, server, options)
+    connection_two = _ensure_connection(server_end, server, "Server")
+    connection_one = _ensure_connection(client_end, client, "Client")
+    server_end.printer.spinner("Waiting for Connection to be created").success("Connection created successfully")
+    client_end.printer.spinner("Waiting for Connection to be created").success("Connection created successfully")
+    for side, connection in ((client_end, connection_one), (server_end, connection_two)):
         _establish(side, connection)
         side.printer.spinner("Waiting for Connection status to be established").success("Connection is established")
 
@@ -174,8 +178,8 @@ def _network_cidr(side: Side, network_type: str) -> str:
         raise KubeError(f"multiple networks found with label ipam.liqo.io/network-type={network_type}")
     cidr = (items[0].get("status") or {}).get("cidr", "")
     if not cidr:
-        what = "pod" if network_type == "pod-cidr" else "external"
-        raise KubeError(f"the {what} CIDR is not yet configured: missing status on the Network resource")
+        kind = "pod" if network_type == "pod-cidr" else "external"
+        raise KubeError(f"the {kind} CIDR is not yet configured: missing status on the Network resource")
     return cidr
 
 
@@ -223,11 +227,11 @@ def _setup_configuration(side: Side, peer: dict[str, Any], options: ConnectOptio
 
 def _allocated(side: Side, except_name: str) -> list:
     """Subnets the IPAM of this side already uses: its own Networks and earlier remappings."""
-    taken = []
+    allocated_networks = []
     for network in side.cluster.list(res.NETWORK.collection()):
         cidr = (network.get("status") or {}).get("cidr") or network.get("spec", {}).get("cidr")
         if cidr:
-            taken.append(ipaddress.ip_network(cidr, strict=False))
+            allocated_networks.append(ipaddress.ip_network(cidr, strict=False))
     for configuration in side.cluster.list(res.CONFIGURATION.collection()):
         if (
             configuration["metadata"]["name"] == except_name
@@ -236,8 +240,8 @@ def _allocated(side: Side, except_name: str) -> list:
             continue
         remote = ((configuration.get("status") or {}).get("remote") or {}).get("cidr") or {}
         for cidr in [*(remote.get("pod") or []), *(remote.get("external") or [])]:
-            taken.append(ipaddress.ip_network(cidr, strict=False))
-    return taken
+            allocated_networks.append(ipaddress.ip_network(cidr, strict=False))
+    return allocated_networks
 
 
 def _pools(side: Side) -> list:
@@ -251,29 +255,29 @@ def _pools(side: Side) -> list:
     return [ipaddress.ip_network(item, strict=False) for item in text.split(",") if item]
 
 
-def _remap_one(cidr: str, taken: list, pools: list) -> str:
+def _remap_one(cidr: str, allocated_networks: list, pools: list) -> str:
     network = ipaddress.ip_network(cidr, strict=False)
-    if not any(network.overlaps(item) for item in taken):
+    if not any(network.overlaps(item) for item in allocated_networks):
         return cidr
     for pool in pools:
         if pool.prefixlen > network.prefixlen or pool.version != network.version:
             continue
         for candidate in pool.subnets(new_prefix=network.prefixlen):
-            if not any(candidate.overlaps(item) for item in taken):
+            if not any(candidate.overlaps(item) for item in allocated_networks):
                 return str(candidate)
     raise KubeError(f"no free network of size /{network.prefixlen} left in the IPAM pools for {cidr}")
 
 
 def _remap(side: Side, peer: dict[str, Any]) -> None:
     """What the IPAM does with a new Configuration: keep the peer's CIDRs, or remap them when they collide."""
-    taken = _allocated(side, peer["id"])
+    allocated_networks = _allocated(side, peer["id"])
     pools = _pools(side)
     remapped: dict[str, list[str]] = {}
     for key in ("pod", "external"):
         remapped[key] = []
         for cidr in peer[key]:
-            chosen = _remap_one(cidr, taken, pools)
-            taken.append(ipaddress.ip_network(chosen, strict=False))
+            chosen = _remap_one(cidr, allocated_networks, pools)
+            allocated_networks.append(ipaddress.ip_network(chosen, strict=False))
             remapped[key].append(chosen)
     objects.write_status(
         side.cluster,
@@ -589,32 +593,32 @@ def _establish(side: Side, connection: dict[str, Any]) -> None:
 
 def reset(local: Factory, remote: Factory) -> None:
     """network reset: delete gateways and Configurations on both sides (tenant namespaces must exist)."""
-    one, two = new_sides(local, remote, create_namespaces=False)
-    for side, target, kind, what in (
-        (one, two, res.GATEWAY_CLIENT, "client"),
-        (two, one, res.GATEWAY_CLIENT, "client"),
-        (one, two, res.GATEWAY_SERVER, "server"),
-        (two, one, res.GATEWAY_SERVER, "server"),
+    local_end, remote_end = new_sides(local, remote, create_namespaces=False)
+    for side, target, kind, role in (
+        (local_end, remote_end, res.GATEWAY_CLIENT, "client"),
+        (remote_end, local_end, res.GATEWAY_CLIENT, "client"),
+        (local_end, remote_end, res.GATEWAY_SERVER, "server"),
+        (remote_end, local_end, res.GATEWAY_SERVER, "server"),
     ):
-        _delete_gateway(side, target.cluster_id, kind, what)
-    for side, target in ((one, two), (two, one)):
+        _delete_gateway(side, target.cluster_id, kind, role)
+    for side, target in ((local_end, remote_end), (remote_end, local_end)):
         _delete_configuration(side, target.cluster_id)
 
 
-def _delete_gateway(side: Side, remote_id: str, kind, what: str) -> None:
-    spinner = side.printer.spinner(f"Deleting gateway {what}")
+def _delete_gateway(side: Side, remote_id: str, kind, role: str) -> None:
+    spinner = side.printer.spinner(f"Deleting gateway {role}")
     items = side.cluster.list(kind.collection(side.namespace), label_selector=f"{ID_LABEL}={remote_id}")
     if not items:
-        spinner.success(f"Gateway {what} already deleted")
+        spinner.success(f"Gateway {role} already deleted")
         return
     gateway = items[0]
     try:
         deleted = side.cluster.delete(kind.item(gateway["metadata"]["name"], side.namespace))
         _delete_gateway_dependents(side, gateway)
     except KubeError as error:
-        spinner.fail(f"An error occurred while deleting gateway {what}: {error}")
+        spinner.fail(f"An error occurred while deleting gateway {role}: {error}")
         raise StepFailed(error.raw) from None
-    spinner.success(f"Gateway {what} correctly deleted" if deleted else f"Gateway {what} already deleted")
+    spinner.success(f"Gateway {role} correctly deleted" if deleted else f"Gateway {role} already deleted")
 
 
 def _delete_gateway_dependents(side: Side, gateway: dict[str, Any]) -> None:
