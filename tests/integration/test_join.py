@@ -57,8 +57,8 @@ def run_join(join_lab, *extra_args, env=None):
     try:
         output = json.loads(completed.stdout)
     except json.JSONDecodeError:
-        pytest.fail("ansible-playbook printed no JSON; stdout:\n%s\nstderr:\n%s" % (completed.stdout,
-                                                                                   completed.stderr))
+        message = "ansible-playbook printed no JSON; stdout:\n%s\nstderr:\n%s" % (completed.stdout, completed.stderr)
+        pytest.fail(message)
     return completed.returncode, output, completed.stderr
 
 

@@ -219,13 +219,13 @@ def ensure_controller_manager_pod(client: KubeClient, cluster: Cluster, timeout:
 
 
 def load_manifests(files: Iterable[Path]) -> list[dict]:
-    """Read multi-document YAML files, dropping empty documents and webhook registrations (see SKIPPED_KINDS)."""
+    """Read YAML files of objects or `kind: List` documents, dropping webhook registrations (see SKIPPED_KINDS)."""
     objects = []
     for file in files:
         with open(file, encoding="utf-8") as handle:
             for document in yaml.load_all(handle, Loader=yaml.CSafeLoader):
-                if document and document.get("kind") not in SKIPPED_KINDS:
-                    objects.append(document)
+                items = document.get("items", []) if document and document.get("kind") == "List" else [document]
+                objects.extend(item for item in items if item and item.get("kind") not in SKIPPED_KINDS)
     return objects
 
 
