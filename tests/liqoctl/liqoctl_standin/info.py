@@ -484,11 +484,17 @@ def _text(value: Any, indent: int = 0) -> str:
                 lines.append(f"{pad}{key}:")
                 lines.append(_text(item, indent + 1).rstrip("\n"))
             else:
-                lines.append(f"{pad}{key}: {item}")
+                lines.append(f"{pad}{key}: {_scalar(item)}")
     elif isinstance(value, list):
         for item in value:
             lines.append(f"{pad}-")
             lines.append(_text(item, indent + 1).rstrip("\n"))
     else:
-        lines.append(f"{pad}{value}")
+        lines.append(f"{pad}{_scalar(value)}")
     return "\n".join(line for line in lines if line) + "\n"
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)

@@ -348,11 +348,13 @@ def _validate(options: Options, factory, printer: Printer) -> None:
             "another name and overcome this error"
         )
     printer.verbosef(f"Cluster id: {options.cluster_id}\n")
+
     try:
         _validate_api_server(options, factory.config.server)
     except InstallError as error:
         raise InstallError(f'failed validating API Server URL "{options.api_server}": {error}') from None
     printer.verbosef(f"Kubernetes API Server: {options.api_server}\n")
+
     cluster = factory.cluster
     try:
         _validate_pod_cidr(options.pod_cidr, cluster)
@@ -371,6 +373,7 @@ def _validate(options: Options, factory, printer: Printer) -> None:
             "with Helm"
         ) from None
     printer.verbosef(f"Service CIDR: {options.service_cidr}\n")
+
     if options.values_path and not options.only_output_values:
         raise InstallError(
             "failed validating output values: --dump-values-path can only be used in conjunction "
@@ -540,11 +543,13 @@ def _install_or_upgrade(cluster: Cluster, namespace: str, options: Options, valu
     objects = chart.Renderer(values, namespace, existing_id).render()
     if options.dry_run:
         return
+
     crd_objects = crds.load()
     if not upgrading:
         _ensure_namespace(cluster, namespace)
     if not crds.apply(cluster, crd_objects, options.timeout_seconds):
         raise helm.HelmError("failed to install CRD: context deadline exceeded")
+
     history = release.history()
     previous = release.deployed()
     revision = (history[-1]["version"] if history else 0) + 1
@@ -554,6 +559,7 @@ def _install_or_upgrade(cluster: Cluster, namespace: str, options: Options, valu
         _delete_dropped(cluster, previous["manifest"], objects)
     helm.apply_objects(cluster, objects)
     _simulate_controllers(cluster, namespace, objects)
+
     ready = helm.wait_until(lambda: helm.workloads_ready(cluster, objects), options.timeout_seconds)
     if not ready:
         _roll_back(
