@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """liqoctl v1.0.3 stand-in for the collection's tests; see README.md in this directory."""
 
 import os
