@@ -260,6 +260,11 @@ class LiqoOffload(LiqoModule):
             raise LiqoError(
                 f"Namespace {namespace} not found on {self.local.describe()}; create it before offloading it"
             )
+        if current is None and self.read_cluster_id(self.local) is None:
+            raise LiqoError(
+                f"Liqo is not installed on {self.local.describe()} (namespace {self.local.liqo_namespace}); "
+                "install it and peer with a provider before offloading a namespace"
+            )
         self.ensure_present(current)
 
     def requested(self):

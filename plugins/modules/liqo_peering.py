@@ -141,6 +141,9 @@ notes:
     reverse peering (the provider consuming from this cluster, role C(Consumer)) is removed from the other side.
   - Quantities are compared by value, so V(32Gi) matches V(34359738368) and V(500m) matches V(0.5).
   - Unpeering a provider whose API is gone is not possible with liqoctl 1.0.x.
+  - With O(state=absent), a provider where Liqo is no longer installed gives no change when the consumer
+    consumes from no provider at all, and a failure otherwise, because the provider's cluster ID can no
+    longer be read. A consumer without Liqo gives no change.
 seealso:
   - module: oss_mlops.multicloud.liqo_install
   - module: oss_mlops.multicloud.liqo_offload
@@ -378,34 +381,63 @@ class LiqoPeering(LiqoModule):
     def run(self):
         self.connect(self.remote)
         provider_id, consumer_id = self.read_cluster_ids()
-        self.result.update(provider_cluster_id=provider_id, consumer_cluster_id=consumer_id, changes=[])
+        self.result.update(
+            provider_cluster_id=provider_id, consumer_cluster_id=consumer_id, changes=[],
+            foreign_cluster=None, resource_slice=None, virtual_nodes=[],
+        )
 
         if self.params["state"] == "present":
+            self.check_installed(provider_id, consumer_id)
             self.ensure_present(provider_id, self.request)
+        elif consumer_id is None:
+            return  # Without Liqo on the consumer there is no peering to remove.
+        elif provider_id is None:
+            self.check_no_orphaned_peering()
         else:
             self.ensure_absent(provider_id)
 
     def read_cluster_ids(self):
-        """Return (provider ID, consumer ID); fail when Liqo is missing on either side or both are one cluster."""
+        """Return the (provider, consumer) cluster IDs, None where Liqo is not installed."""
         info = self.liqoctl_info(self.remote, verbose=False)
         provider_id = liqo_state.local_info(info)["cluster_id"] if info else None
-        if not provider_id:
-            raise LiqoError(
-                f"Liqo is not installed on {self.remote.describe()} (namespace {self.remote.liqo_namespace}); "
-                "install it there first with liqo_install, or fix remote_kubeconfig and remote_liqo_namespace"
-            )
         consumer_id = self.read_cluster_id(self.local)
-        if not consumer_id:
-            raise LiqoError(
-                f"Liqo is not installed on {self.local.describe()} (namespace {self.local.liqo_namespace}); "
-                "install it there first with liqo_install, or fix kubeconfig and liqo_namespace"
-            )
-        if provider_id == consumer_id:
+        if provider_id and provider_id == consumer_id:
             raise LiqoError(
                 f"kubeconfig and remote_kubeconfig both reach Liqo cluster {provider_id}; point remote_kubeconfig "
                 "at the provider cluster"
             )
         return provider_id, consumer_id
+
+    def check_installed(self, provider_id, consumer_id):
+        """Fail when Liqo is missing on either cluster, which a peering needs."""
+        for cluster_id, cluster, options in (
+            (provider_id, self.remote, "remote_kubeconfig and remote_liqo_namespace"),
+            (consumer_id, self.local, "kubeconfig and liqo_namespace"),
+        ):
+            if not cluster_id:
+                raise LiqoError(
+                    f"Liqo is not installed on {cluster.describe()} (namespace {cluster.liqo_namespace}); "
+                    f"install it there first with liqo_install, or fix {options}"
+                )
+
+    def check_no_orphaned_peering(self):
+        """With Liqo gone from the provider, fail only if the consumer still consumes from some provider.
+
+        The provider's cluster ID cannot be read any more, so liqoctl unpeer cannot run. A consumer that
+        consumes from nobody has nothing to remove, which keeps a re-run teardown idempotent.
+        """
+        foreign_clusters = self.local.api.list_liqo_objects("ForeignCluster")
+        peerings = [liqo_state.summarize_foreign_cluster(item) for item in foreign_clusters]
+        consumed = sorted(peering["cluster_id"] for peering in peerings if liqo_state.consumes_from(peering))
+        if not consumed:
+            return
+        raise LiqoError(
+            f"Liqo is not installed on {self.remote.describe()}, so its cluster ID cannot be read and liqoctl "
+            f"unpeer cannot run, but {self.local.describe()} still consumes from {', '.join(consumed)}. If one of "
+            "them was this provider, liqoctl 1.0.x cannot remove that peering, and it has to be cleaned up by hand "
+            "as the Liqo FAQ 'How to force unpeer a cluster?' describes",
+            consumed_providers=consumed,
+        )
 
     def read_peering(self, provider_id):
         """Return (ForeignCluster summary or None, ResourceSlice or None, virtual Nodes) on the consumer."""

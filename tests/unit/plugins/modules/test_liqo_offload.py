@@ -241,3 +241,13 @@ def test_unoffload_check_mode_runs_nothing(consumer):
 
     assert result["changed"] is True
     assert consumer.liqoctl.mutating_calls() == []
+
+
+def test_offload_without_liqo_fails(liqo_env):
+    liqo_env.consumer.put("Namespace", {"metadata": {"name": "kubeflow-gpu"}})
+
+    result = liqo_env.run(liqo_offload, {"kubeconfig": KUBECONFIG, "namespace": "kubeflow-gpu"})
+
+    assert result["failed"] is True
+    assert f"Liqo is not installed on the consumer cluster (kubeconfig {KUBECONFIG})" in result["msg"]
+    assert liqo_env.liqoctl.mutating_calls() == []

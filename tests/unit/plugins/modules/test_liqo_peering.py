@@ -295,3 +295,50 @@ def test_unpeer_failure_carries_stderr(clusters):
     assert result["failed"] is True
     assert f"liqoctl unpeer from the provider cluster (kubeconfig {PROVIDER_KUBECONFIG}) failed" in result["msg"]
     assert "unable to disable offloading" in result["msg"]
+
+
+def test_unpeer_without_consumer_liqo_is_unchanged(liqo_env):
+    liqo_env.install_liqo(liqo_env.provider, PROVIDER_ID)
+
+    result = liqo_env.run(liqo_peering, {"kubeconfig": CONSUMER_KUBECONFIG, "remote_kubeconfig": PROVIDER_KUBECONFIG,
+                                         "state": "absent"})
+
+    assert result["changed"] is False
+    assert result["consumer_cluster_id"] is None
+    assert liqo_env.liqoctl.mutating_calls() == []
+
+
+def test_unpeer_after_provider_uninstall_is_unchanged(liqo_env):
+    liqo_env.install_liqo(liqo_env.consumer, CONSUMER_ID)
+    liqo_env.add_foreign_cluster(liqo_env.consumer, PROVIDER_ID, role="Unknown", enabled=False)
+
+    result = liqo_env.run(liqo_peering, {"kubeconfig": CONSUMER_KUBECONFIG, "remote_kubeconfig": PROVIDER_KUBECONFIG,
+                                         "state": "absent"})
+
+    assert result["changed"] is False
+    assert result["provider_cluster_id"] is None
+    assert liqo_env.liqoctl.mutating_calls() == []
+
+
+def test_unpeer_orphaned_peering_fails(liqo_env):
+    liqo_env.install_liqo(liqo_env.consumer, CONSUMER_ID)
+    liqo_env.add_foreign_cluster(liqo_env.consumer, PROVIDER_ID)
+
+    result = liqo_env.run(liqo_peering, {"kubeconfig": CONSUMER_KUBECONFIG, "remote_kubeconfig": PROVIDER_KUBECONFIG,
+                                         "state": "absent"})
+
+    assert result["failed"] is True
+    assert "so its cluster ID cannot be read and liqoctl unpeer cannot run" in result["msg"]
+    assert "still consumes from verda-v100-1" in result["msg"]
+    assert result["consumed_providers"] == [PROVIDER_ID]
+    assert liqo_env.liqoctl.mutating_calls() == []
+
+
+def test_peer_consumer_without_liqo_fails(liqo_env):
+    liqo_env.install_liqo(liqo_env.provider, PROVIDER_ID)
+
+    result = liqo_env.run(liqo_peering, PEER_ARGS)
+
+    assert result["failed"] is True
+    assert f"Liqo is not installed on the consumer cluster (kubeconfig {CONSUMER_KUBECONFIG})" in result["msg"]
+    assert "fix kubeconfig and liqo_namespace" in result["msg"]
