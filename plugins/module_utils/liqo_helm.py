@@ -71,6 +71,17 @@ def values_differences(requested, current, prefix=""):
     return differences
 
 
+def merge_values(base, overrides):
+    """Return base with overrides merged in, nested dicts merged key by key (as Helm merges values files)."""
+    merged = dict(base or {})
+    for key, value in (overrides or {}).items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge_values(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
 def telemetry_enabled(values):
     """Return telemetry.enabled from chart values, or None when the values are unknown."""
     if values is None:

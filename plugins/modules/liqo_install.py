@@ -102,9 +102,18 @@ options:
       - Extra Helm values for the Liqo chart, as a nested dictionary, for example one that sets
         C(networking.gatewayTemplates.wireguard.implementation) to V(userspace).
       - They are written to a temporary file readable only by the module's user and passed with
-        C(--values), never on the command line, and they are not returned. If they hold secrets,
-        take them from Ansible Vault and set C(no_log) to V(true) on the task.
+        C(--values), never on the command line. The module returns only the paths of keys that differ.
+      - Ansible still echoes module arguments in verbose output, so put secrets in O(secret_values).
       - The options of this module take precedence over the same keys in O(values).
+    type: dict
+    default: {}
+  secret_values:
+    description:
+      - Helm values that hold secrets (registry credentials, tokens), merged over O(values) into the same
+        temporary file.
+      - Every value in them is masked in the module's output. They are kept apart from O(values) because
+        masking replaces each masked string wherever it appears, which would garble the output if short,
+        common values such as V(1) or V(true) were masked.
     type: dict
     default: {}
   disable_kernel_version_check:
@@ -295,6 +304,7 @@ class LiqoInstall(LiqoModule):
         "disable_telemetry": {"type": "bool", "default": True},
         "disable_kernel_version_check": {"type": "bool", "default": False},
         "values": {"type": "dict", "default": {}},
+        "secret_values": {"type": "dict", "default": {}, "no_log": True},
         "timeout": {"type": "int", "default": 600},
         "purge": {"type": "bool", "default": False},
     }
@@ -419,7 +429,7 @@ class LiqoInstall(LiqoModule):
         requested_telemetry = not self.params["disable_telemetry"]
         if installed["telemetry_enabled"] != requested_telemetry:
             changes.append(describe_change("telemetry_enabled", installed["telemetry_enabled"], requested_telemetry))
-        differing = liqo_helm.values_differences(self.params["values"], installed["helm_values"])
+        differing = liqo_helm.values_differences(self.requested_values(), installed["helm_values"])
         if differing:
             # Values may contain secrets, so only their paths are reported.
             changes.append("values differ at: " + ", ".join(differing))
@@ -447,7 +457,7 @@ class LiqoInstall(LiqoModule):
         if installed["helm_values"] is not None:
             before["telemetry_enabled"] = installed["telemetry_enabled"]
             after["telemetry_enabled"] = not params["disable_telemetry"]
-            differing = liqo_helm.values_differences(params["values"], installed["helm_values"])
+            differing = liqo_helm.values_differences(self.requested_values(), installed["helm_values"])
             if differing:
                 before["values"] = "installed values (not shown)"
                 after["values"] = "requested values (not shown), differing at: " + ", ".join(differing)
@@ -468,14 +478,19 @@ class LiqoInstall(LiqoModule):
             if values_file:
                 os.remove(values_file)
 
+    def requested_values(self):
+        """Return values with secret_values merged over them."""
+        return liqo_helm.merge_values(self.params["values"], self.params["secret_values"])
+
     def write_values_file(self):
         """Write the extra values to a 0600 temporary file; return its path, or None without values."""
-        if not self.params["values"]:
+        values = self.requested_values()
+        if not values:
             return None
         descriptor, path = tempfile.mkstemp(prefix="liqo-values-", suffix=".yaml", dir=self.module.tmpdir)
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
             # JSON is valid YAML, and keeps the file independent of a YAML library.
-            json.dump(self.params["values"], handle)
+            json.dump(values, handle)
         return path
 
     def report_installed(self, installed):

@@ -73,3 +73,15 @@ def test_telemetry_enabled():
     assert liqo_helm.telemetry_enabled(None) is None
     assert liqo_helm.telemetry_enabled({}) is True
     assert liqo_helm.telemetry_enabled({"telemetry": {"enabled": False}}) is False
+
+
+def test_merge_values_nested():
+    base = {"a": {"b": 1, "c": 2}, "d": 3}
+    overrides = {"a": {"c": 20, "e": 5}, "f": {"g": 1}}
+
+    assert liqo_helm.merge_values(base, overrides) == {"a": {"b": 1, "c": 20, "e": 5}, "d": 3, "f": {"g": 1}}
+    assert base == {"a": {"b": 1, "c": 2}, "d": 3}
+
+
+def test_merge_values_scalar_replaces_dict():
+    assert liqo_helm.merge_values({"a": {"b": 1}}, {"a": "x"}) == {"a": "x"}

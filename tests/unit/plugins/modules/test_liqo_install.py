@@ -108,15 +108,18 @@ def test_install_values_go_through_private_file(liqo_env):
 
     liqo_env.liqoctl.handlers["install"] = capture_values
     values = {"networking": {"gatewayTemplates": {"wireguard": {"implementation": "userspace"}}},
-              "registry": {"password": "hunter2-registry"}}
+              "registry": {"user": "robot"}}
+    secret_values = {"registry": {"password": "hunter2-registry"}}
 
-    run_install(liqo_env, values=values)
+    result = run_install(liqo_env, values=values, secret_values=secret_values)
 
-    assert seen["values"] == values
+    assert seen["values"] == {"networking": {"gatewayTemplates": {"wireguard": {"implementation": "userspace"}}},
+                              "registry": {"user": "robot", "password": "hunter2-registry"}}
     assert seen["mode"] == 0o600
     assert not os.path.exists(seen["path"])
     [argv] = liqo_env.liqoctl.mutating_calls()
     assert "hunter2-registry" not in " ".join(argv)
+    assert "hunter2-registry" not in json.dumps(result)
 
 
 def test_install_check_mode_runs_no_install(liqo_env):
@@ -310,12 +313,10 @@ def test_install_changed_helm_values_upgrade(liqo_env):
     liqo_env.provider.put("Secret", helm_release_secret({"telemetry": {"enabled": True}, "registry": {"password": "a"}},
                                                         revision=2))
 
-    result = run_install(liqo_env, diff=True, values={"registry": {"password": "b-secret"}})
+    result = run_install(liqo_env, diff=True, secret_values={"registry": {"password": "b-secret"}})
 
     assert result["changed"] is True
     assert result["changes"] == ["telemetry_enabled: True -> False", "values differ at: registry.password"]
-    # Ansible echoes module arguments under invocation; the module's own output must not repeat values.
-    del result["invocation"]
     assert "b-secret" not in json.dumps(result)
     assert result["diff"]["after"]["values"] == "requested values (not shown), differing at: registry.password"
     assert len(liqo_env.liqoctl.mutating_calls()) == 1
