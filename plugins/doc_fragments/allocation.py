@@ -50,7 +50,8 @@ options:
     description:
       - Seconds one run may wait for other runs, with either backend.
       - With O(backend=sqlite), how long a write waits for the database lock.
-      - With O(backend=kubernetes), how long a write retries after losing to concurrent writes.
+      - With O(backend=kubernetes), how long a write retries after losing to concurrent writes. Keep it above 30,
+        because a write left pending by a failed run is finished by the next run only after 30 seconds.
     type: int
     default: 60
 requirements:

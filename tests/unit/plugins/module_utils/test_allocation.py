@@ -223,7 +223,7 @@ def test_blocks_skip_reserved_ranges():
 
     pods = [table.allocate(f"provider-{index}").allocation.pod_cidr for index in range(4)]
 
-    # 10.41/16 holds a reserved /24; 10.42/16 and 10.43/16 are the k3s defaults.
+    # 10.41/16 contains a reserved /24; 10.42/16 and 10.43/16 are the k3s defaults.
     assert pods == ["10.40.0.0/16", "10.44.0.0/16", "10.45.0.0/16", "10.46.0.0/16"]
 
 
@@ -396,10 +396,8 @@ def test_zero_quarantine_frees_at_once():
 
 def test_purge_limited_per_write():
     table = Table(build_settings(quarantine=0))
-    for index in range(PURGE_LIMIT + 5):
-        table.allocate(f"provider-{index}")
-        table.release(f"provider-{index}")
-    # Each write above purged what the previous release left, so build a backlog by hand.
+    # Every write purges what earlier releases left, so a backlog of expired records only builds up outside
+    # the allocator, for example after a long pause; make one by hand.
     backlog = {f"old-{index}": Allocation(name=f"old-{index}", key=f"old-{index}", pod_cidr=f"10.112.{index}.0/24",
                                           service_cidr=f"10.48.{index}.0/24", state=QUARANTINED,
                                           quarantine_until=format_time(NOW))
@@ -460,6 +458,15 @@ def test_pinned_values_recorded_and_avoided():
     assert pinned.pinned is True
     assert (pinned.name, pinned.pod_cidr, pinned.service_cidr) == ("verda-v100-1", "10.112.0.0/16", "10.151.0.0/16")
     assert other.pod_cidr == "10.113.0.0/20"
+
+
+def test_lab_inventory_pins_accepted():
+    # The values inventories/lab pins for its k3s provider, next to the platform's kind consumer.
+    plan = Table().allocate("verda-v100-1", name="verda-v100-1", pod_cidr="10.150.0.0/16",
+                            service_cidr="10.151.0.0/16")
+
+    assert plan.changed is True
+    assert plan.allocation.name == "verda-v100-1"
 
 
 def test_pinned_values_match_on_repeat():
