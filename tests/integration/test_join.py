@@ -172,7 +172,7 @@ def test_join_reports_smoke_pod_node_and_removes_pod(join_lab):
     assert returncode == 0, stderr
 
     reports = [result.get("msg", "") for play in output["plays"] for task in play["tasks"]
-               if task["task"]["name"] == "Report where the GPU smoke pod ran"
+               if task["task"]["name"].endswith(" : Report where the GPU smoke pod ran")
                for result in task["hosts"].values()]
     assert len(reports) == 1
     assert re.fullmatch(r"GPU smoke pod kubeflow/liqo-gpu-smoke-verda-v100-1 was scheduled onto virtual node "
