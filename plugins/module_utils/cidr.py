@@ -14,7 +14,7 @@ __metaclass__ = type
 import ipaddress
 import re
 
-# Ranges that Liqo 1.0.x uses on every cluster unless told otherwise (Helm values ipam.externalCIDR and
+# Ranges that Liqo 1.0.x uses on every cluster unless configured otherwise (Helm values ipam.externalCIDR and
 # ipam.internalCIDR of the v1.0.3 chart). A pod or service CIDR inside them breaks Liqo's own routing.
 LIQO_DEFAULT_RANGES = {
     "Liqo external CIDR default": "10.70.0.0/16",
@@ -30,7 +30,7 @@ MAX_CLUSTER_ID_LENGTH = 63 - len(TENANT_NAMESPACE_PREFIX)
 
 
 class TopologyError(ValueError):
-    """Raised when a value of the topology is invalid; the message says which value and what to change."""
+    """Raised when a value of the topology is invalid; the message names the value and what to change."""
 
 
 def parse_cidr(value, label):

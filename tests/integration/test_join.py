@@ -168,7 +168,7 @@ def test_join_offloads_kubeflow_with_same_name(join_lab):
 
 
 def test_join_reports_smoke_pod_node_and_removes_pod(join_lab):
-    returncode, output, stderr = run_join(join_lab, "--tags", "all")
+    returncode, output, stderr = run_join(join_lab)
     assert returncode == 0, stderr
 
     reports = [result.get("msg", "") for play in output["plays"] for task in play["tasks"]

@@ -1,7 +1,7 @@
 """Bootstrap pip in the virtual environments ansible-test creates for its sanity tests, without the internet.
 
 ansible-test normally downloads pypa's get-pip.py from ci-files.testing.ansible.com and, when that host is
-unreachable, asks for a bootstrap script at ~/.ansible/test/cache/get_pip_<version>.py. scripts/sanity copies
+unreachable, reads the bootstrap script from ~/.ansible/test/cache/get_pip_<version>.py. scripts/sanity copies
 this file there. It installs the pip bundled with Python (ensurepip), then runs `pip install` with the
 arguments ansible-test passes, such as `pip==24.2`, from the package index pip is configured for.
 """
