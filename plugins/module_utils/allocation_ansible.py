@@ -57,6 +57,9 @@ def open_store(module, manage_crd=False):
     if not liqo_kube.HAS_KUBERNETES:
         module.fail_json(msg=missing_required_lib("kubernetes"), exception=liqo_kube.KUBERNETES_IMPORT_ERROR)
     kubeconfig = os.path.expanduser(params["kubeconfig"] or DEFAULT_KUBECONFIG)
+    if os.pathsep in kubeconfig:
+        module.fail_json(msg=f"kubeconfig {kubeconfig} lists several files; set kubeconfig (or K8S_AUTH_KUBECONFIG "
+                             "or KUBECONFIG) to the one file of the cluster that keeps the allocation table.")
     for secret in liqo_kube.kubeconfig_credentials(kubeconfig):
         module.no_log_values.add(secret)
     try:

@@ -148,6 +148,15 @@ def test_kubernetes_backend_with_missing_kubeconfig(run, tmp_path):
     assert f"kubeconfig {missing} does not exist" in result["msg"]
 
 
+def test_kubernetes_backend_with_several_kubeconfigs(run, tmp_path):
+    kubeconfigs = f"{tmp_path / 'a.kubeconfig'}:{tmp_path / 'b.kubeconfig'}"
+
+    result = run(cluster_allocation_info, {"backend": "kubernetes", "kubeconfig": kubeconfigs})
+
+    assert result["failed"] is True
+    assert "lists several files" in result["msg"]
+
+
 def test_info_lists_and_filters(run):
     for key in ("a", "b", "c"):
         run(cluster_allocation, {"key": key})
