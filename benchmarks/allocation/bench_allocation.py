@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Time allocate, release and list on both allocation backends at growing table sizes.
 
 For each backend the table is filled to each size in turn (100, 1,000, 10,000 records by default), and at
@@ -82,7 +82,7 @@ def prefill_records(start, count):
     """Return count allocated records for keys prefill-<start>..., on consecutive free blocks."""
     pods = free_blocks(SETTINGS.pod_pools[0], SETTINGS.reserved)
     services = free_blocks(SETTINGS.service_pools[0], SETTINGS.reserved)
-    for _ in range(start):
+    for _repeat in range(start):
         next(pods)
         next(services)
     now = format_time(utc_now())
@@ -94,7 +94,7 @@ def prefill_records(start, count):
 def fill_sqlite(store, records):
     store.transact(lambda existing: plan_allocate(existing, AllocationRequest(key="setup"), SETTINGS, utc_now()))
     connection = store.connect_for_writing()
-    placeholders = ", ".join("?" for _ in COLUMNS)
+    placeholders = ", ".join("?" for _column in COLUMNS)
     with connection:
         connection.executemany(f"INSERT INTO allocations ({', '.join(COLUMNS)}) VALUES ({placeholders})",
                                [row_from_record(record) for record in records])
@@ -133,7 +133,7 @@ def measure(store, size, repeats):
     release = [timed(lambda key=key: store.transact(
         lambda records, key=key: plan_release(records, key, SETTINGS, utc_now())))
         for key in keys]
-    listing = [timed(store.read) for _ in range(repeats)]
+    listing = [timed(store.read) for _repeat in range(repeats)]
     return {"allocate": summary(allocate), "release": summary(release), "list": summary(listing)}
 
 

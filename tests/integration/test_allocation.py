@@ -350,7 +350,7 @@ def test_kube_store_exhaustion_leaves_no_objects(kube_store):
 def test_kube_store_threads_share_one_table(allocation_lab, kube_store):
     allocate_with(kube_store, "seed")
     stores = [KubeStore(KubeCluster(allocation_lab["kubeconfig"]), namespace=kube_store.namespace, timeout=120)
-              for _ in range(8)]
+              for _repeat in range(8)]
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         plans = list(pool.map(lambda item: allocate_with(item[1], f"thread-{item[0]}"), enumerate(stores)))

@@ -98,7 +98,7 @@ BAD_INPUT = [
 
 @pytest.mark.parametrize(("case", "extra_args", "expected"), BAD_INPUT, ids=[case[0] for case in BAD_INPUT])
 def test_bad_input_rejected_before_changes(join_lab, case, extra_args, expected):
-    returncode, output, _ = run_join(join_lab, *extra_args)
+    returncode, output, _stderr = run_join(join_lab, *extra_args)
 
     assert returncode != 0
     messages = failure_messages(output)
@@ -117,7 +117,7 @@ def test_unreachable_kubeconfig_rejected(join_lab, tmp_path):
     }))
     kubeconfig.chmod(0o600)
 
-    returncode, output, _ = run_join(join_lab, "-e", "liqo_cluster_kubeconfig=%s" % kubeconfig)
+    returncode, output, _stderr = run_join(join_lab, "-e", "liqo_cluster_kubeconfig=%s" % kubeconfig)
 
     assert returncode != 0
     messages = failure_messages(output)
@@ -126,7 +126,7 @@ def test_unreachable_kubeconfig_rejected(join_lab, tmp_path):
 
 
 def test_other_liqoctl_version_rejected(join_lab):
-    returncode, output, _ = run_join(join_lab, env={"LIQOCTL_STANDIN_VERSION": "v1.1.0"})
+    returncode, output, _stderr = run_join(join_lab, env={"LIQOCTL_STANDIN_VERSION": "v1.1.0"})
 
     assert returncode != 0
     messages = failure_messages(output)

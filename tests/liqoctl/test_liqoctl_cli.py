@@ -64,7 +64,7 @@ def test_version_client_prints_version(capsys):
 
 def test_version_env_overrides_client_version(capsys, monkeypatch):
     monkeypatch.setenv("LIQOCTL_STANDIN_VERSION", "v1.0.2")
-    code, out, _ = run(capsys, "version", "--client")
+    code, out, _stderr = run(capsys, "version", "--client")
     assert code == 0
     assert out == "Client version: v1.0.2\n"
 
@@ -82,13 +82,13 @@ def test_version_without_kubeconfig_fails(capsys, monkeypatch, tmp_path):
 
 
 def test_missing_kubeconfig_file_fails(capsys):
-    code, _, err = run(capsys, "version", "--client", "--kubeconfig", "/nonexistent/kubeconfig")
+    code, _stdout, err = run(capsys, "version", "--client", "--kubeconfig", "/nonexistent/kubeconfig")
     assert code == 1
     assert err == "ERRO: error: stat /nonexistent/kubeconfig: no such file or directory\n"
 
 
 def test_unknown_context_fails(capsys):
-    code, _, err = run(capsys, "version", "--client", "--context", "missing")
+    code, _stdout, err = run(capsys, "version", "--client", "--context", "missing")
     assert code == 1
     assert err == "ERRO: Error in configuration: context was not found for specified context: missing\n"
 
@@ -128,14 +128,14 @@ def test_positional_argument_rejected(capsys, args, path):
 
 def test_bool_flag_value_becomes_argument(capsys):
     # pflag never consumes the next word for a boolean flag, so "false" is a positional argument.
-    code, _, err = run(capsys, "uninstall", "--purge", "false")
+    code, _stdout, err = run(capsys, "uninstall", "--purge", "false")
     assert code == 1
     assert err == 'Error: unknown command "false" for "liqoctl uninstall"\n'
 
 
 def test_argv0_names_the_command(capsys, monkeypatch):
     monkeypatch.setenv("LIQOCTL_STANDIN_ARGV0", "/opt/bin/liqoctl")
-    code, _, err = run(capsys, "peer", "foo")
+    code, _stdout, err = run(capsys, "peer", "foo")
     assert code == 1
     assert err == 'Error: unknown command "foo" for "/opt/bin/liqoctl peer"\n'
 
@@ -150,7 +150,7 @@ def test_unknown_top_level_word_prints_help(capsys):
 
 @pytest.mark.parametrize("args", [["offload"], ["unoffload"], ["offload", "pods"], []])
 def test_command_without_run_prints_help(capsys, args):
-    code, out, _ = run(capsys, *args)
+    code, out, _stderr = run(capsys, *args)
     assert code == 0
     assert "Usage:" in out
 
@@ -164,7 +164,7 @@ def test_help_exits_zero(capsys, args):
 
 
 def test_install_help_lists_provider_subcommands(capsys):
-    _, out, _ = run(capsys, "install", "--help")
+    _code, out, _stderr = run(capsys, "install", "--help")
     for provider in ("k3s", "kind", "kubeadm"):
         assert f"  {provider} " in out
 
@@ -182,7 +182,7 @@ def test_install_help_lists_provider_subcommands(capsys):
     ],
 )
 def test_unimplemented_command_fails(capsys, args):
-    code, _, err = run(capsys, *args)
+    code, _stdout, err = run(capsys, *args)
     assert code == 1
     assert err.startswith('Error: "liqoctl ')
     assert "is not implemented by the liqoctl stand-in" in err
@@ -287,7 +287,7 @@ def test_flag_error_message(capsys, args, message):
 )
 def test_accepted_flag_forms(capsys, kubeconfig, args):
     arguments = [arg.replace("{kubeconfig}", str(kubeconfig)) for arg in args]
-    code, out, _ = run(capsys, *arguments)
+    code, out, _stderr = run(capsys, *arguments)
     if arguments[-1] == "--client" and arguments[-2] == "--":
         # Everything after "--" is positional, so version gets an argument.
         assert code == 1
@@ -297,14 +297,14 @@ def test_accepted_flag_forms(capsys, kubeconfig, args):
 
 
 def test_install_generic_requires_cidrs(capsys):
-    code, _, err = run(capsys, "install", "--disable-kernel-version-check")
+    code, _stdout, err = run(capsys, "install", "--disable-kernel-version-check")
     assert code == 1
     assert err == 'Error: required flag(s) "pod-cidr", "service-cidr" not set\n'
 
 
 def test_install_k3s_accepts_cidr_flags(capsys):
     # Everything parses; the run then stops at the unreachable API server.
-    code, _, err = run(
+    code, _stdout, err = run(
         capsys,
         "install",
         "k3s",
@@ -327,7 +327,7 @@ def test_install_k3s_accepts_cidr_flags(capsys):
 
 
 def test_install_repo_url_needs_version(capsys):
-    code, _, err = run(
+    code, _stdout, err = run(
         capsys,
         "install",
         "kind",
@@ -342,7 +342,7 @@ def test_install_repo_url_needs_version(capsys):
 
 
 def test_install_repo_url_and_chart_path_conflict(capsys):
-    code, _, err = run(
+    code, _stdout, err = run(
         capsys,
         "install",
         "kind",
@@ -357,14 +357,14 @@ def test_install_repo_url_and_chart_path_conflict(capsys):
 
 
 def test_peer_same_cluster_rejected(capsys, kubeconfig):
-    code, _, err = run(capsys, "peer", "--remote-kubeconfig", str(kubeconfig))
+    code, _stdout, err = run(capsys, "peer", "--remote-kubeconfig", str(kubeconfig))
     assert code == 1
     assert err == "ERRO: error: local and remote clusters must be different\n"
 
 
 def test_peer_remote_context_makes_clusters_differ(capsys, kubeconfig):
     # Accepted: both contexts resolve; the command then fails on the unreachable API servers.
-    code, _, err = run(
+    code, _stdout, err = run(
         capsys,
         "peer",
         "--remote-kubeconfig",
@@ -397,7 +397,7 @@ def test_peer_remote_context_makes_clusters_differ(capsys, kubeconfig):
 
 
 def test_unpeer_accepts_its_flags(capsys, kubeconfig):
-    code, _, err = run(
+    code, _stdout, err = run(
         capsys,
         "unpeer",
         "--remote-kubeconfig",
@@ -430,25 +430,25 @@ def test_prompt_without_terminal_fails(capsys, args, name):
 
 
 def test_offload_requires_namespace(capsys):
-    code, _, err = run(capsys, "offload", "namespace")
+    code, _stdout, err = run(capsys, "offload", "namespace")
     assert code == 1
     assert err == "ERRO: namespace name or label selector must be specified\n"
 
 
 def test_offload_rejects_names_with_selector(capsys):
-    code, _, err = run(capsys, "offload", "ns", "a", "--ns-selector", "x=y")
+    code, _stdout, err = run(capsys, "offload", "ns", "a", "--ns-selector", "x=y")
     assert code == 1
     assert err == "ERRO: namespace name and label selector must not be specified together\n"
 
 
 def test_offload_rejects_remote_name_for_many(capsys):
-    code, _, err = run(capsys, "offload", "namespaces", "a", "b", "--remote-namespace-name", "c")
+    code, _stdout, err = run(capsys, "offload", "namespaces", "a", "b", "--remote-namespace-name", "c")
     assert code == 1
     assert err == "ERRO: the remote namespace name cannot be specified when offloading multiple namespaces at once\n"
 
 
 def test_unoffload_requires_namespace(capsys):
-    code, _, err = run(capsys, "unoffload", "namespace", "--skip-confirm")
+    code, _stdout, err = run(capsys, "unoffload", "namespace", "--skip-confirm")
     assert code == 1
     assert err == "ERRO: namespace name or label selector must be specified\n"
 
@@ -492,7 +492,7 @@ def test_offload_output_json(capsys):
 
 
 def test_offload_output_yaml_per_namespace(capsys):
-    code, out, _ = run(capsys, "offload", "namespace", "a", "b", "-o", "yaml")
+    code, out, _stderr = run(capsys, "offload", "namespace", "a", "b", "-o", "yaml")
     assert code == 0
     documents = [doc for doc in yaml.safe_load_all(out) if doc]
     assert [doc["metadata"]["namespace"] for doc in documents] == ["a", "b"]
@@ -505,7 +505,7 @@ def test_offload_output_yaml_per_namespace(capsys):
 
 
 def test_offload_selected_name_in_output(capsys):
-    code, out, _ = run(
+    code, out, _stderr = run(
         capsys,
         "offload",
         "namespace",
@@ -529,7 +529,7 @@ def test_offload_selected_name_in_output(capsys):
     ],
 )
 def test_offload_invalid_cluster_selector(capsys, selector, message):
-    code, _, err = run(capsys, "offload", "namespace", "a", "-o", "yaml", "-l", selector)
+    code, _stdout, err = run(capsys, "offload", "namespace", "a", "-o", "yaml", "-l", selector)
     assert code == 1
     assert err == f"ERRO: error: {message}\n"
 

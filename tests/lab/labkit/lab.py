@@ -173,7 +173,7 @@ class ClusterRuntime:
 def _recorded_form(topology: Topology) -> dict:
     clusters = topology.describe()
     for cluster in topology.clusters:
-        clusters[cluster.name]["ports"] = [port for _, port in components.endpoints(cluster)]
+        clusters[cluster.name]["ports"] = [port for _name, port in components.endpoints(cluster)]
     return {"slot": topology.slot, "source": str(topology.source), "clusters": clusters}
 
 

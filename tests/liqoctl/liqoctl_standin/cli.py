@@ -192,7 +192,7 @@ def _flag_lines(group: list[Flag]) -> list[str]:
         elif flag.kind in ("int", "int32") and default:
             usage += f" (default {default})"
         entries.append((head, usage))
-    width = max(len(head) for head, _ in entries)
+    width = max(len(head) for head, _unused in entries)
     return [f"{head.ljust(width)}   {usage}" for head, usage in entries]
 
 
@@ -208,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     version = client_version()
     root = commands.build(version)
     if argv[:1] == ["help"]:
-        target, _ = find(root, argv[1:])
+        target, _unused = find(root, argv[1:])
         path = Invocation(target, FlagSet(), [], root_name(), version).command_path()
         sys.stdout.write(help_text(target, path, merged_flags(target)))
         return 0

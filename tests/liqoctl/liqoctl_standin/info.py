@@ -34,7 +34,7 @@ def _struct(*fields: Field, omit_empty: tuple[str, ...] = ()) -> Struct:
 def to_plain(value: Any) -> Any:
     """Convert Structs to ordered dicts for JSON/YAML output."""
     if isinstance(value, Struct):
-        return {key: to_plain(item) for key, _, item in value}
+        return {key: to_plain(item) for key, _unused, item in value}
     if isinstance(value, dict):
         return {key: to_plain(value[key]) for key in sorted(value)}
     if isinstance(value, list):

@@ -274,7 +274,7 @@ class Cluster:
         """Send one request and return the decoded JSON answer; raise KubeError on failure."""
         api = self._client()
         headers = {"Accept": "application/json", "Content-Type": content_type}
-        method, url, headers, body, _ = api.param_serialize(
+        method, url, headers, body, _unused = api.param_serialize(
             method=method,
             resource_path=path,
             query_params=list((query or {}).items()),

@@ -32,7 +32,7 @@ def create_or_update(
     Like Liqo's resource.CreateOrUpdate, global labels and annotations are added before writing. A conflict
     (someone else updated the object meanwhile) is retried.
     """
-    for _ in range(5):
+    for _repeat in range(5):
         live = cluster.get(kind.item(name, namespace))
         obj = copy.deepcopy(live) if live is not None else kind.skeleton(name, namespace)
         mutate(obj)
@@ -61,7 +61,7 @@ def write_status(
     cluster: Cluster, kind: Kind, name: str, namespace: str, build: Callable[[dict[str, Any]], dict[str, Any]]
 ) -> dict[str, Any]:
     """Replace the status of an object with build(current object), retrying on conflicts."""
-    for _ in range(5):
+    for _repeat in range(5):
         live = cluster.get(kind.item(name, namespace))
         if live is None:
             raise KubeError(f"{kind.kind} {namespace}/{name} disappeared while its status was written")

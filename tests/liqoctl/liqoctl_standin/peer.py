@@ -113,7 +113,7 @@ def _refresh_controllers(local, remote) -> None:
     for factory, peer_id in ((local, remote_id), (remote, local_id)):
         if not _has_peering_objects(factory.cluster, peer_id):
             continue
-        labels, _ = objects.controller_globals(factory.cluster, factory.liqo_namespace)
+        labels, _unused = objects.controller_globals(factory.cluster, factory.liqo_namespace)
         foreigncluster.ensure(factory.cluster, peer_id, labels)
         foreigncluster.reconcile(factory.cluster, peer_id)
     for item in local.cluster.list(res.NAMESPACE_OFFLOADING.collection()):

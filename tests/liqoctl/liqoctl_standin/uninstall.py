@@ -178,7 +178,7 @@ def _purge_crds(cluster: Cluster) -> None:
             if error.not_found:
                 continue
             raise
-        group = group_version.split("/")[0]
+        group = group_version.split("/", maxsplit=1)[0]
         for item in resources.get("resources") or []:
             if "/" in item["name"]:
                 continue

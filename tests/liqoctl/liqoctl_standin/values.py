@@ -272,16 +272,16 @@ def _parse_assignment(reader: _Reader, target: dict[str, Any], as_string: bool) 
 def _read_value(reader: _Reader, as_string: bool) -> Any:
     if reader.text.startswith("{", reader.position):
         reader.position += 1
-        items, _ = reader.read_until("}")
+        items, _unused = reader.read_until("}")
         if not reader.at_end() and reader.text[reader.position] == ",":
             reader.position += 1
         return [typed_value(item, as_string) for item in items.split(",")] if items else []
-    text, _ = reader.read_until(",")
+    text, _unused = reader.read_until(",")
     return typed_value(text, as_string)
 
 
 def _parse_list_assignment(reader: _Reader, target: dict[str, Any], key: str, as_string: bool) -> None:
-    index_text, _ = reader.read_until("]")
+    index_text, _unused = reader.read_until("]")
     try:
         index = int(index_text)
     except ValueError:
