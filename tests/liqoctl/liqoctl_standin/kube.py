@@ -12,6 +12,7 @@ import base64
 import copy
 import json
 import os
+import time
 import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
@@ -282,13 +283,20 @@ class Cluster:
             body=body,
             auth_settings=["BearerToken"],
         )
-        try:
-            response = api.call_api(
-                method, url, header_params=headers, body=body, _request_timeout=self.config.timeout_seconds
-            )
-            data = response.read()
-        except (urllib3.exceptions.HTTPError, OSError) as error:
-            raise self._connection_error(error, method, url) from None
+        for attempt in range(MAX_RETRIES_AFTER + 1):
+            try:
+                response = api.call_api(
+                    method, url, header_params=headers, body=body, _request_timeout=self.config.timeout_seconds
+                )
+                data = response.read()
+            except (urllib3.exceptions.HTTPError, OSError) as error:
+                raise self._connection_error(error, method, url) from None
+            retry_after = _retry_after_seconds(response)
+            if retry_after is None or attempt == MAX_RETRIES_AFTER:
+                break
+            # client-go retries such answers (for example "storage is (re)initializing" right after a CRD is
+            # established), so the real liqoctl does not fail on them either.
+            time.sleep(retry_after)
         if not 200 <= response.status < 300:
             raise _status_error(response.status, data)
         return json.loads(data) if data else None
@@ -358,6 +366,21 @@ class Cluster:
                 return False
             raise
         return True
+
+
+# client-go's default for retries of answers that carry Retry-After (rest.Request maxRetries).
+MAX_RETRIES_AFTER = 10
+
+
+def _retry_after_seconds(response) -> int | None:
+    """Return the seconds to wait when the API server requests a retry (429 or 5xx with Retry-After), else None."""
+    header = response.headers.get("Retry-After") if response.headers else None
+    if not header or not (response.status == 429 or 500 <= response.status < 600):
+        return None
+    try:
+        return max(1, int(header))
+    except (TypeError, ValueError):
+        return 1
 
 
 def _status_error(status: int, data: bytes) -> KubeError:
