@@ -8,6 +8,7 @@ to the Kubernetes API; they do not prove that a real Liqo peering between VMs wo
 import json
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -85,11 +86,17 @@ def namespace_exists(join_lab, cluster, name):
 def assert_nothing_installed(join_lab):
     for cluster in (CONSUMER, PROVIDER):
         assert not namespace_exists(join_lab, cluster, "liqo"), "Liqo was installed on %s" % cluster
+    assert not allocation_table(join_lab).exists(), "the allocation table was written"
+
+
+def allocation_table(join_lab):
+    """Return the path of the lab inventory's allocation table (liqo_preflight_allocation_database)."""
+    return join_lab["state_dir"] / "cluster_allocations.sqlite3"
 
 
 BAD_INPUT = [
     ("overlapping pod CIDRs", ["-e", "liqo_cluster_pod_cidr=10.244.0.0/16"],
-     "mlops-consumer pod_cidr 10.244.0.0/16 overlaps verda-v100-1 pod_cidr 10.244.0.0/16"),
+     "pod_cidr 10.244.0.0/16 overlaps"),
     ("cluster ID not a DNS label", ["-e", "liqo_cluster_id=GPU_Node"], "is not a DNS-1123 label"),
     ("missing service CIDR", ["-e", "liqo_cluster_service_cidr="], "service_cidr is missing"),
     ("pod CIDR with host bits", ["-e", "liqo_cluster_pod_cidr=10.150.3.0/16"], "use the network address"),
@@ -144,6 +151,16 @@ def test_join_changes_then_rerun_is_unchanged(join_lab):
     assert returncode == 0, "\n".join(failure_messages(second)) or stderr
     assert second["stats"][CONSUMER]["changed"] == 0
     assert second["stats"][PROVIDER]["changed"] == 0
+
+
+def test_join_records_provider_allocation(join_lab):
+    with sqlite3.connect(allocation_table(join_lab)) as database:
+        database.row_factory = sqlite3.Row
+        records = [dict(row) for row in database.execute("SELECT * FROM allocations")]
+
+    assert [record["key"] for record in records] == [PROVIDER]
+    assert records[0]["pod_cidr"] == "10.150.0.0/16"
+    assert records[0]["service_cidr"] == "10.151.0.0/16"
 
 
 def test_join_leaves_gpu_virtual_node(join_lab):
