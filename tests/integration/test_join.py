@@ -91,7 +91,7 @@ def assert_nothing_installed(join_lab):
 
 def allocation_table(join_lab):
     """Return the path of the lab inventory's allocation table (liqo_preflight_allocation_database)."""
-    return join_lab["state_dir"] / "cluster_allocations.sqlite3"
+    return join_lab["state_dir"] / "data" / "cluster_allocations.sqlite3"
 
 
 BAD_INPUT = [
