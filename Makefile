@@ -1,5 +1,5 @@
 # Entry points; each target calls a script in scripts/ that can also be run directly.
-.PHONY: setup lab-join test sanity lab-start lab-stop
+.PHONY: setup lab-join test sanity lab-start lab-stop molecule
 
 setup:
 	scripts/setup
@@ -20,3 +20,7 @@ lab-start: setup
 
 lab-stop:
 	.venv/bin/python tests/lab/labctl stop
+
+# The same join as the lab tests, as a molecule scenario: create, converge, idempotence, verify, destroy.
+molecule: setup
+	PATH="$(CURDIR)/.venv/bin:$$PATH" molecule test -s lab

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 """Object shapes of the Kubernetes backend. Its transactions run against a real API server in
-tests/integration/test_allocation.py."""
+tests/integration/test_allocation_playbooks.py."""
 
 import json
 from pathlib import Path
