@@ -261,6 +261,12 @@ class LiqoOffload(LiqoModule):
                 f"Namespace {namespace} not found on {self.local.describe()}; create it before offloading it"
             )
         if current is None and self.read_cluster_id(self.local) is None:
+            if self.module.check_mode:
+                # In a check-mode run of a whole join, liqo_install only predicted the installation.
+                self.result.update(changed=True, changes=[
+                    f"offload namespace {namespace} once Liqo is installed on {self.local.describe()}"
+                ])
+                return
             raise LiqoError(
                 f"Liqo is not installed on {self.local.describe()} (namespace {self.local.liqo_namespace}); "
                 "install it and peer with a provider before offloading a namespace"

@@ -387,6 +387,9 @@ class LiqoPeering(LiqoModule):
         )
 
         if self.params["state"] == "present":
+            if self.module.check_mode and not (provider_id and consumer_id):
+                self.predict_without_liqo(provider_id, consumer_id)
+                return
             self.check_installed(provider_id, consumer_id)
             self.ensure_present(provider_id, self.request)
         elif consumer_id is None:
@@ -407,6 +410,14 @@ class LiqoPeering(LiqoModule):
                 "at the provider cluster"
             )
         return provider_id, consumer_id
+
+    def predict_without_liqo(self, provider_id, consumer_id):
+        """Report the peering as a change in check mode when liqo_install has only predicted an installation."""
+        missing = [cluster.describe() for cluster_id, cluster in ((provider_id, self.remote), (consumer_id, self.local))
+                   if not cluster_id]
+        self.result.update(changed=True, changes=[
+            f"peer once Liqo is installed on {' and '.join(missing)}"
+        ])
 
     def check_installed(self, provider_id, consumer_id):
         """Fail when Liqo is missing on either cluster, which a peering needs."""

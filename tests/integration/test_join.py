@@ -100,6 +100,7 @@ BAD_INPUT = [
     ("cluster ID not a DNS label", ["-e", "liqo_cluster_id=GPU_Node"], "is not a DNS-1123 label"),
     ("missing service CIDR", ["-e", "liqo_cluster_service_cidr="], "service_cidr is missing"),
     ("pod CIDR with host bits", ["-e", "liqo_cluster_pod_cidr=10.150.3.0/16"], "use the network address"),
+    ("missing peer CPU", ["-e", '{"liqo_peer_cpu": ""}'], "Set liqo_peer_cpu, liqo_peer_memory and liqo_peer_pods"),
 ]
 
 
@@ -141,6 +142,14 @@ def test_other_liqoctl_version_rejected(join_lab):
     assert_nothing_installed(join_lab)
 
 
+def test_check_mode_on_fresh_lab_changes_nothing(join_lab):
+    returncode, output, stderr = run_join(join_lab, "--check")
+
+    assert returncode == 0, "\n".join(failure_messages(output)) or stderr
+    assert output["stats"][CONSUMER]["changed"] > 0
+    assert_nothing_installed(join_lab)
+
+
 def test_join_changes_then_rerun_is_unchanged(join_lab):
     returncode, first, stderr = run_join(join_lab)
     assert returncode == 0, "\n".join(failure_messages(first)) or stderr
@@ -151,6 +160,11 @@ def test_join_changes_then_rerun_is_unchanged(join_lab):
     assert returncode == 0, "\n".join(failure_messages(second)) or stderr
     assert second["stats"][CONSUMER]["changed"] == 0
     assert second["stats"][PROVIDER]["changed"] == 0
+
+    returncode, checked, stderr = run_join(join_lab, "--check")
+    assert returncode == 0, "\n".join(failure_messages(checked)) or stderr
+    assert checked["stats"][CONSUMER]["changed"] == 0
+    assert checked["stats"][PROVIDER]["changed"] == 0
 
 
 def test_join_records_provider_allocation(join_lab):

@@ -251,3 +251,15 @@ def test_offload_without_liqo_fails(liqo_env):
     assert result["failed"] is True
     assert f"Liqo is not installed on the consumer cluster (kubeconfig {KUBECONFIG})" in result["msg"]
     assert liqo_env.liqoctl.mutating_calls() == []
+
+
+def test_offload_without_liqo_check_mode_predicts(liqo_env):
+    liqo_env.consumer.put("Namespace", {"metadata": {"name": "kubeflow-gpu"}})
+
+    result = liqo_env.run(liqo_offload, {"kubeconfig": KUBECONFIG, "namespace": "kubeflow-gpu"}, check_mode=True)
+
+    assert result.get("failed") is not True
+    assert result["changed"] is True
+    assert result["changes"] == [f"offload namespace kubeflow-gpu once Liqo is installed on the consumer cluster "
+                                 f"(kubeconfig {KUBECONFIG})"]
+    assert liqo_env.liqoctl.mutating_calls() == []

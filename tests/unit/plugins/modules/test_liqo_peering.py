@@ -342,3 +342,15 @@ def test_peer_consumer_without_liqo_fails(liqo_env):
     assert result["failed"] is True
     assert f"Liqo is not installed on the consumer cluster (kubeconfig {CONSUMER_KUBECONFIG})" in result["msg"]
     assert "fix kubeconfig and liqo_namespace" in result["msg"]
+
+
+def test_peer_without_liqo_check_mode_predicts(liqo_env):
+    liqo_env.install_liqo(liqo_env.consumer, CONSUMER_ID)
+
+    result = liqo_env.run(liqo_peering, PEER_ARGS, check_mode=True)
+
+    assert result.get("failed") is not True
+    assert result["changed"] is True
+    assert result["changes"] == [f"peer once Liqo is installed on the provider cluster (kubeconfig "
+                                 f"{PROVIDER_KUBECONFIG})"]
+    assert liqo_env.liqoctl.mutating_calls() == []
