@@ -135,7 +135,8 @@ def plan_reserved_subnets(installed, requested):
 
     The chart makes Network reserved-1, reserved-2, ... from the list, and a Network's CIDR is
     immutable. Subnets kept from the installed list must therefore keep their positions: new
-    subnets go at the end, and only subnets at the end of the installed list can be removed.
+    subnets go at the end, only subnets at the end of the installed list can be removed, and not in the
+    same run that adds subnets.
     """
     requested_networks = {str(parse_network("reserved_subnets entry", subnet)): subnet for subnet in requested}
     installed_networks = [str(parse_network("installed reserved subnet", subnet)) for subnet in installed]
@@ -148,6 +149,14 @@ def plan_reserved_subnets(installed, requested):
             "those subnets, or unpeer, uninstall (liqo_install state=absent) and install again"
         )
     added = [requested_networks[network] for network in requested_networks if network not in installed_networks]
+    removed = installed_networks[len(kept_networks):]
+    if removed and added:
+        # The added subnets would take the indexes of the removed ones, and so change those Networks' CIDRs.
+        raise ValueError(
+            f"reserved_subnets removes {', '.join(removed)} and adds {', '.join(added)} in one run; Liqo's "
+            "reserved-N Network objects cannot change their CIDR, so remove subnets in one run and add new ones in "
+            "a later run, or unpeer, uninstall (liqo_install state=absent) and install again"
+        )
     return kept_networks + added
 
 

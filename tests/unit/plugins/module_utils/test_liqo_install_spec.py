@@ -104,6 +104,15 @@ def test_plan_reserved_subnets_rejects_middle_removal():
         spec.plan_reserved_subnets(["10.1.0.0/16", "10.2.0.0/16"], ["10.2.0.0/16"])
 
 
+@pytest.mark.parametrize(("installed", "requested"), [
+    (["192.168.100.0/24"], ["192.168.200.0/24"]),
+    (["10.1.0.0/16", "10.2.0.0/16"], ["10.1.0.0/16", "10.3.0.0/16"]),
+])
+def test_plan_reserved_subnets_rejects_replacing_last(installed, requested):
+    with pytest.raises(ValueError, match="in one run; Liqo's reserved-N Network objects cannot change their CIDR"):
+        spec.plan_reserved_subnets(installed, requested)
+
+
 PARAMS = {
     "provider": "k3s",
     "cluster_id": "verda-v100-1",
