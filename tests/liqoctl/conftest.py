@@ -3,8 +3,9 @@
 The parsing tests need no cluster. The effect tests run against a lab started with the same labctl helpers as
 the `lab` fixture of tests/integration/conftest.py, and return the same lab.json shape. It cannot be that fixture
 itself: pytest makes a conftest's fixtures visible only below its directory, and a second copy of the fixture
-would start a second lab on the same address slot. So this lab uses the next slot, and the default topology
-without its platform manifests, which these tests do not need.
+would start a second lab on the same address slot. So this lab uses slot s+3 (tests/integration/test_lab.py
+starts scratch labs in s+1 and s+2 while this session-scoped lab still runs), and the default topology without
+its platform manifests, which these tests do not need.
 """
 
 from __future__ import annotations
@@ -26,11 +27,14 @@ sys.path.insert(0, str(REPO / "tests" / "lab"))
 from labkit.testing import session_lab_slot, start_lab, stop_lab  # noqa: E402  (needs the path above)
 
 LIQOCTL = HERE / "liqoctl.py"
+# Slots in use during a test run, with s the session slot: s (session lab), s+1 and s+2 (test_lab.py scratch
+# labs), s+3 (this lab), 5 (test_join.py), 6 (test_allocation_playbooks.py).
+STANDIN_SLOT_OFFSET = 3
 
 
 @pytest.fixture(scope="session")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
-    """A lab with the default clusters, in slot session_lab_slot() + 1; yields lab.json plus `state_dir`."""
+    """A lab with the default clusters, in slot session_lab_slot() + 3; yields lab.json plus `state_dir`."""
     state_dir = tmp_path_factory.mktemp("standin-lab")
     topology = yaml.safe_load((REPO / "tests" / "lab" / "topology.yml").read_text())
     for cluster in topology["clusters"]:
@@ -38,7 +42,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     topology_path = state_dir.parent / "standin-topology.yml"
     topology_path.write_text(yaml.safe_dump(topology))
     try:
-        yield start_lab(state_dir, session_lab_slot() + 1, topology=topology_path)
+        yield start_lab(state_dir, session_lab_slot() + STANDIN_SLOT_OFFSET, topology=topology_path)
     finally:
         stop_lab(state_dir)
 
