@@ -12,6 +12,7 @@ KWOK keeps it Ready.
 from __future__ import annotations
 
 import ipaddress
+import time
 from typing import Any
 
 from . import auth, liqo, objects, quantity
@@ -471,6 +472,9 @@ def _node_status(
 
 # -- unpeer ---------------------------------------------------------------------------------------------------
 
+# liqoctl unpeer's default --timeout.
+SLICE_DELETION_TIMEOUT_SECONDS = 120
+
 
 def delete_resource_slices(consumer: Factory, provider: Factory, provider_id: str) -> None:
     """Delete the consumer's slices towards provider_id and their provider copies and identities."""
@@ -498,7 +502,16 @@ def delete_resource_slices(consumer: Factory, provider: Factory, provider_id: st
             spinner.fail(f"Error while deleting resourceslice {namespace}/{name}: {error}")
             raise StepFailed(error.raw) from None
     spinner.success("All resourceslices deleted")
-    printer.spinner("Waiting for resource slices to be deleted").success("Ensured resourceslices absence")
+    waiting = printer.spinner("Waiting for resource slices to be deleted")
+    # An orphaning delete only marks the slice; the lab's garbage collector removes it a moment later, and the
+    # next unpeer step fails while any slice is left, so wait for them to disappear as liqoctl does.
+    deadline = time.monotonic() + SLICE_DELETION_TIMEOUT_SECONDS
+    while consumer.cluster.list(res.RESOURCE_SLICE.collection(), label_selector=selector):
+        if time.monotonic() > deadline:
+            waiting.fail("timed out waiting for the condition")
+            raise StepFailed("timed out waiting for resource slices to be deleted")
+        time.sleep(0.2)
+    waiting.success("Ensured resourceslices absence")
 
 
 def _delete_remote_slice_copy(provider: Factory, consumer_id: str, name: str) -> None:
