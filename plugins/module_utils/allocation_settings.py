@@ -58,7 +58,7 @@ POOL_KINDS = ("pod", "service")
 
 
 class AllocationError(ValueError):
-    """Raised for invalid input or an allocation that cannot be made; the message says what to change."""
+    """Raised for invalid input or an allocation that cannot be made; the message names what to change."""
 
 
 @dataclass(frozen=True)

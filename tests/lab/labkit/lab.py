@@ -35,7 +35,7 @@ API_READY_TIMEOUT = 90.0
 BOOTSTRAP_TIMEOUT = 240.0
 PORT_RELEASE_TIMEOUT = 15.0
 WATCH_INTERVAL = 1.0
-# "data" holds files that tools using the lab keep with it, such as the lab inventory's allocation table.
+# "data" contains files that tools using the lab keep with it, such as the lab inventory's allocation table.
 STATE_ENTRIES = {"topology.json", "lab.json", "bin", "run", "clusters", "data"}
 LOG_TAIL_LINES = 15
 

@@ -272,7 +272,7 @@ class Cluster:
         query: dict[str, str] | None = None,
         content_type: str = "application/json",
     ) -> Any:
-        """Send one request and return the decoded JSON answer; raise KubeError on failure."""
+        """Send one request and return the decoded JSON response; raise KubeError on failure."""
         api = self._client()
         headers = {"Accept": "application/json", "Content-Type": content_type}
         method, url, headers, body, _unused = api.param_serialize(
@@ -368,7 +368,7 @@ class Cluster:
         return True
 
 
-# client-go's default for retries of answers that carry Retry-After (rest.Request maxRetries).
+# client-go's default for retries of responses that carry Retry-After (rest.Request maxRetries).
 MAX_RETRIES_AFTER = 10
 
 

@@ -503,8 +503,8 @@ def delete_resource_slices(consumer: Factory, provider: Factory, provider_id: st
             raise StepFailed(error.raw) from None
     spinner.success("All resourceslices deleted")
     waiting = printer.spinner("Waiting for resource slices to be deleted")
-    # An orphaning delete only marks the slice; the lab's garbage collector removes it a moment later, and the
-    # next unpeer step fails while any slice is left, so wait for them to disappear as liqoctl does.
+    # An orphaning delete only marks the slice, and the garbage collector removes it a moment later. The next
+    # unpeer step fails while any slice is left, so wait for them to disappear as liqoctl does.
     deadline = time.monotonic() + SLICE_DELETION_TIMEOUT_SECONDS
     while consumer.cluster.list(res.RESOURCE_SLICE.collection(), label_selector=selector):
         if time.monotonic() > deadline:

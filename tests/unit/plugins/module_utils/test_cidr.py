@@ -55,7 +55,7 @@ def test_provider_pod_cidr_overlapping_consumer_reported():
     assert "mlops-consumer pod_cidr 10.244.0.0/16 overlaps verda-v100-1 pod_cidr 10.244.128.0/17" in problems[0]
 
 
-def test_pod_and_service_cidr_of_one_cluster_must_differ():
+def test_same_pod_and_service_cidr_rejected():
     problems = check_topology([cluster("k3s-bad", "10.43.0.0/16", "10.43.0.0/16")])
     assert problems == ["k3s-bad pod_cidr 10.43.0.0/16 overlaps k3s-bad service_cidr 10.43.0.0/16; "
                         "give each cluster its own pod and service CIDRs."]
