@@ -68,6 +68,8 @@ REQUEST_TIMEOUT = (10, 60)
 FIRST_BACKOFF_SECONDS = 0.05
 MAX_BACKOFF_SECONDS = 1.0
 CRD_ESTABLISHED_SECONDS = 30.0
+# How long a 404 that is not a Status object (the resource is not served yet) is retried.
+UNSERVED_RETRY_SECONDS = 10.0
 
 # Record fields and the camelCase spec keys they are stored under.
 SPEC_FIELDS = {
@@ -196,9 +198,16 @@ class KubeStore:
                 return records
 
     def crd_exists(self):
-        """Return whether the CRD exists; once seen, it is assumed to stay for the life of this store."""
+        """Return whether the CRD exists; once seen, it is assumed to stay for the life of this store.
+
+        A CRD that another run has just created is waited for until the API server serves it, since its
+        resources answer 404 until then.
+        """
         if not self.crd_seen:
-            self.crd_seen = self.get_crd() is not None
+            current = self.get_crd()
+            if current is not None and not crd_established(current):
+                self.wait_for_crd()
+            self.crd_seen = current is not None
         return self.crd_seen
 
     def get_crd(self):
@@ -351,6 +360,8 @@ class KubeStore:
         current = self.get_crd()
         revision = ((current or {}).get("metadata") or {}).get("annotations", {}).get(CRD_REVISION_ANNOTATION)
         if current is not None and revision == CRD_REVISION:
+            if not crd_established(current):
+                self.wait_for_crd()
             return
         if not self.manage_crd:
             raise StoreError(f"The CustomResourceDefinition {CRD_NAME} is missing or outdated in "
@@ -363,8 +374,7 @@ class KubeStore:
     def wait_for_crd(self):
         deadline = time.monotonic() + CRD_ESTABLISHED_SECONDS
         while time.monotonic() < deadline:
-            conditions = ((self.get_crd() or {}).get("status") or {}).get("conditions") or []
-            if any(item.get("type") == "Established" and item.get("status") == "True" for item in conditions):
+            if crd_established(self.get_crd()):
                 return
             time.sleep(0.2)
         raise StoreError(f"The CustomResourceDefinition {CRD_NAME} was applied but is not Established after "
@@ -378,18 +388,28 @@ class KubeStore:
         return self.cluster.api_client.sanitize_for_serialization(result) if result is not None else None
 
     def call(self, method, *args, conflict_ok=False, missing_ok=False, **kwargs):
-        """Run one API call; raise ConflictError on 409 if conflict_ok, return None on 404 if missing_ok."""
-        try:
-            return method(*args, _request_timeout=REQUEST_TIMEOUT, **kwargs)
-        except ApiException as error:
-            if error.status == 409 and conflict_ok:
-                raise ConflictError() from None
-            if error.status == 404 and missing_ok:
-                return None
-            raise StoreError(self.explain(error)) from error
-        except (HTTPError, OSError) as error:
-            raise StoreError(f"Cannot reach {self.cluster.where()}: {error}. Check that the cluster runs and that "
-                             "this host can reach the address in the kubeconfig.") from error
+        """Run one API call; raise ConflictError on 409 if conflict_ok, return None on 404 if missing_ok.
+
+        A 404 without a Status body means that the API server does not serve the resource yet: a CRD created
+        moments ago by another run reaches its request handlers a little after it reads as Established. Such
+        answers are retried for up to UNSERVED_RETRY_SECONDS.
+        """
+        deadline = time.monotonic() + UNSERVED_RETRY_SECONDS
+        while True:
+            try:
+                return method(*args, _request_timeout=REQUEST_TIMEOUT, **kwargs)
+            except ApiException as error:
+                if error.status == 404 and not is_status_body(error.body) and time.monotonic() < deadline:
+                    time.sleep(0.2)
+                    continue
+                if error.status == 409 and conflict_ok:
+                    raise ConflictError() from None
+                if error.status == 404 and missing_ok:
+                    return None
+                raise StoreError(self.explain(error)) from error
+            except (HTTPError, OSError) as error:
+                raise StoreError(f"Cannot reach {self.cluster.where()}: {error}. Check that the cluster runs and "
+                                 "that this host can reach the address in the kubeconfig.") from error
 
     def explain(self, error):
         if error.status in (401, 403):
@@ -402,6 +422,20 @@ class KubeStore:
 
 class ConflictError(Exception):
     """The API returned 409: the object changed since it was read, or it already exists."""
+
+
+def is_status_body(body):
+    """Return whether an error body is a Kubernetes Status object, as the API server sends for a missing object."""
+    try:
+        return json.loads(body or "").get("kind") == "Status"
+    except (ValueError, AttributeError):
+        return False
+
+
+def crd_established(crd):
+    """Return whether a CRD read from the API (a dict, or None) has the condition Established=True."""
+    conditions = ((crd or {}).get("status") or {}).get("conditions") or []
+    return any(item.get("type") == "Established" and item.get("status") == "True" for item in conditions)
 
 
 def index_pending(index):

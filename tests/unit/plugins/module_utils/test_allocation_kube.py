@@ -10,11 +10,14 @@ from pathlib import Path
 
 import pytest
 import yaml
+from ansible_collections.oss_mlops.multicloud.plugins.module_utils import allocation_kube
 from ansible_collections.oss_mlops.multicloud.plugins.module_utils.allocation import QUARANTINED, Allocation
 from ansible_collections.oss_mlops.multicloud.plugins.module_utils.allocation_kube import (
     CRD_NAME,
     INDEX_NAME,
     SPEC_FIELDS,
+    KubeStore,
+    crd_established,
     crd_manifest,
     index_pending,
     operation_entry,
@@ -22,6 +25,7 @@ from ansible_collections.oss_mlops.multicloud.plugins.module_utils.allocation_ku
     record_to_object,
 )
 from ansible_collections.oss_mlops.multicloud.plugins.module_utils.allocation_sqlite import StoreError
+from kubernetes.client.exceptions import ApiException
 
 RECORD = Allocation(name="mlops-verda-gpu-k3x9q", key="verda-v100-2", pod_cidr="10.112.0.0/20",
                     service_cidr="10.48.0.0/22", cloud="verda", flavor_class="gpu", pinned=True,
@@ -96,3 +100,90 @@ def test_crd_in_docs_matches_code():
                   if isinstance(block, dict) and block.get("kind") == "CustomResourceDefinition"]
 
     assert documented == [crd_manifest()]
+
+
+class FakeCluster:
+    api_client = None
+
+    def where(self):
+        return "the Kubernetes API at https://127.0.0.1:6443"
+
+
+def bare_store():
+    """A store without API clients, for the parts that only route calls and interpret answers."""
+    store = KubeStore.__new__(KubeStore)
+    store.cluster = FakeCluster()
+    store.namespace = "oss-mlops-allocations"
+    store.crd_seen = False
+    return store
+
+
+def api_error(status, body):
+    error = ApiException(status=status, reason="Not Found")
+    error.body = body
+    return error
+
+
+def answers(*results):
+    """A fake API method that raises or returns results in order, and records how often it was called."""
+    queue = list(results)
+
+    def method(*args, **kwargs):
+        method.calls += 1
+        result = queue.pop(0)
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    method.calls = 0
+    return method
+
+
+STATUS_404 = json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound", "code": 404})
+
+
+def test_unserved_resource_is_retried_until_served(monkeypatch):
+    monkeypatch.setattr(allocation_kube.time, "sleep", lambda seconds: None)
+    method = answers(api_error(404, "404 page not found\n"), api_error(404, "404 page not found\n"), {"items": []})
+
+    assert bare_store().call(method) == {"items": []}
+    assert method.calls == 3
+
+
+def test_missing_object_is_not_retried():
+    method = answers(api_error(404, STATUS_404))
+
+    assert bare_store().call(method, missing_ok=True) is None
+    assert method.calls == 1
+
+
+def test_resource_never_served_fails_with_the_answer(monkeypatch):
+    clock = iter(range(0, 1000, 5))
+    monkeypatch.setattr(allocation_kube.time, "monotonic", lambda: next(clock))
+    monkeypatch.setattr(allocation_kube.time, "sleep", lambda seconds: None)
+    method = answers(*[api_error(404, "404 page not found\n")] * 10)
+
+    with pytest.raises(StoreError) as raised:
+        bare_store().call(method)
+
+    assert "HTTP 404" in str(raised.value)
+    assert "page not found" in str(raised.value)
+
+
+def test_crd_created_by_another_run_is_waited_for(monkeypatch):
+    monkeypatch.setattr(allocation_kube.time, "sleep", lambda seconds: None)
+    pending = {"metadata": {"name": CRD_NAME}, "status": {"conditions": [{"type": "NamesAccepted", "status": "True"}]}}
+    ready = {"metadata": {"name": CRD_NAME}, "status": {"conditions": [{"type": "Established", "status": "True"}]}}
+    store = bare_store()
+    reads = iter([pending, pending, ready])
+    store.get_crd = lambda: next(reads)
+
+    assert store.crd_exists() is True
+    assert next(reads, None) is None
+
+
+def test_crd_established_condition():
+    assert crd_established({"status": {"conditions": [{"type": "Established", "status": "True"}]}})
+    assert not crd_established({"status": {"conditions": [{"type": "Established", "status": "False"}]}})
+    assert not crd_established({"metadata": {}})
+    assert not crd_established(None)
