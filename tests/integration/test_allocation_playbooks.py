@@ -1,7 +1,7 @@
 """cluster_allocation on both backends: concurrent ansible-playbook runs, exhaustion and invalid input.
 
 The Kubernetes backend runs against a real kube-apiserver and etcd from the lab (tests/lab), started by this
-module in slot 6 with a one-cluster topology, so no other test shares its state. The SQLite tests need no lab.
+module in its own slot with a one-cluster topology, so no other test shares its state. The SQLite tests need no lab.
 """
 
 import ipaddress
@@ -31,10 +31,14 @@ from ansible_collections.oss_mlops.multicloud.plugins.module_utils.allocation_sq
 from ansible_collections.oss_mlops.multicloud.plugins.module_utils.liqo_kube import KubeCluster
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests" / "lab"))
+
+from labkit.testing import lab_slot_for  # noqa: E402  (needs the path above)
+
 LABCTL = REPO / "tests" / "lab" / "labctl"
 ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
-# Slot 6 keeps this lab's loopback addresses apart from a developer's lab (slot 0) and the other test labs.
-SLOT = "6"
+# Its own slot keeps this lab's loopback addresses apart from a developer's lab (slot 0) and the other test labs.
+SLOT = str(lab_slot_for("allocation"))
 CONCURRENT_RUNS = 20
 TOPOLOGY = {"clusters": [{
     "name": "mlops-consumer", "role": "consumer", "flavor": "kind",

@@ -20,12 +20,12 @@ from kubernetes import client, config
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "lab"))
 
-from labkit.testing import start_lab, stop_lab  # noqa: E402  (needs the path above)
+from labkit.testing import lab_slot_for, start_lab, stop_lab  # noqa: E402  (needs the path above)
 
 JOIN = REPO / "playbooks" / "join.yml"
 INVENTORY = REPO / "inventories" / "lab"
-# Slot 5 keeps this lab's loopback addresses apart from a developer's lab (slot 0) and other test labs.
-SLOT = int(os.environ.get("OSS_MLOPS_JOIN_TEST_SLOT", "5"))
+# Its own slot keeps this lab's loopback addresses apart from a developer's lab (slot 0) and other test labs.
+SLOT = lab_slot_for("join")
 CONSUMER = "mlops-consumer"
 PROVIDER = "verda-v100-1"
 

@@ -18,13 +18,13 @@ import yaml
 from kubernetes import client, config, dynamic
 from kubernetes.client.rest import ApiException
 from labkit import paths
-from labkit.testing import run_labctl, session_lab_slot, start_lab, stop_lab
+from labkit.testing import lab_slot_for, run_labctl, session_lab_slot, start_lab, stop_lab
 
 CONSUMER = "mlops-consumer"
 PROVIDER = "verda-v100-1"
 SESSION_SLOT = session_lab_slot()
-SCRATCH_SLOT = SESSION_SLOT + 1
-INPUT_CHECK_SLOT = SESSION_SLOT + 2
+SCRATCH_SLOT = lab_slot_for("lab-scratch")
+INPUT_CHECK_SLOT = lab_slot_for("lab-input-check")
 WAIT_SECONDS = 60
 POLL_SECONDS = 0.5
 LAB_PORTS = (2379, 2380, 6443, 10247, 10257, 10259)

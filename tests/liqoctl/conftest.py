@@ -3,9 +3,9 @@
 The parsing tests need no cluster. The effect tests run against a lab started with the same labctl helpers as
 the `lab` fixture of tests/integration/conftest.py, and return the same lab.json shape. It cannot be that fixture
 itself: pytest makes a conftest's fixtures visible only below its directory, and a second copy of the fixture
-would start a second lab on the same address slot. So this lab uses slot s+3 (tests/integration/test_lab.py
-starts scratch labs in s+1 and s+2 while this session-scoped lab still runs), and the default topology without
-its platform manifests, which these tests do not need.
+would start a second lab on the same address slot. So this lab uses its own slot (see
+labkit.testing.SLOT_OFFSETS), and the default topology without its platform manifests, which these tests do
+not need.
 """
 
 from __future__ import annotations
@@ -24,12 +24,10 @@ REPO = HERE.parents[1]
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(REPO / "tests" / "lab"))
 
-from labkit.testing import session_lab_slot, start_lab, stop_lab  # noqa: E402  (needs the path above)
+from labkit.testing import lab_slot_for, start_lab, stop_lab  # noqa: E402  (needs the path above)
 
 LIQOCTL = HERE / "liqoctl.py"
-# Slots in use during a test run, with s the session slot: s (session lab), s+1 and s+2 (test_lab.py scratch
-# labs), s+3 (this lab), 5 (test_join.py), 6 (test_allocation_playbooks.py).
-STANDIN_SLOT_OFFSET = 3
+# labkit.testing.SLOT_OFFSETS lists the slots every test lab uses.
 
 
 @pytest.fixture(scope="session")
@@ -42,7 +40,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     topology_path = state_dir.parent / "standin-topology.yml"
     topology_path.write_text(yaml.safe_dump(topology))
     try:
-        yield start_lab(state_dir, session_lab_slot() + STANDIN_SLOT_OFFSET, topology=topology_path)
+        yield start_lab(state_dir, lab_slot_for("liqoctl-standin"), topology=topology_path)
     finally:
         stop_lab(state_dir)
 

@@ -16,9 +16,31 @@ START_TIMEOUT_SECONDS = 1800
 STOP_TIMEOUT_SECONDS = 120
 
 
+# Test labs that need their own clusters run in slot session_lab_slot() + offset, so that two test runs with
+# session slots at least SLOTS_PER_RUN apart never share a loopback address.
+SLOT_OFFSETS = {
+    "session": 0,
+    "lab-scratch": 1,
+    "lab-input-check": 2,
+    "liqoctl-standin": 3,
+    "join": 4,
+    "allocation": 5,
+    "unjoin": 6,
+    "offloading": 7,
+    "provision": 8,
+    "autoscale": 9,
+}
+SLOTS_PER_RUN = 10
+
+
 def session_lab_slot() -> int:
     """Return the slot of the session lab: $OSS_MLOPS_LAB_TEST_SLOT, default 1 (a developer's lab uses 0)."""
     return int(os.environ.get("OSS_MLOPS_LAB_TEST_SLOT", "1"))
+
+
+def lab_slot_for(name: str) -> int:
+    """Return the slot of the test lab called name in SLOT_OFFSETS."""
+    return session_lab_slot() + SLOT_OFFSETS[name]
 
 
 def run_labctl(*args: str, timeout: float = START_TIMEOUT_SECONDS, env: dict | None = None):
