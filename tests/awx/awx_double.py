@@ -1,7 +1,7 @@
 """A loopback stand-in for the AWX API v2, with only the endpoints that the awx.awx modules in
 playbooks/awx_configure.yml call.
 
-It keeps objects in memory, so a second run of the playbook sees what the first one created. It checks what
+It keeps objects in memory, so a second run of the playbook finds what the first one created. It checks what
 AWX would reject and a test should catch: unknown foreign keys, duplicate names, credential types whose
 injectors name undefined inputs, invalid survey specs. Secret credential inputs are returned as `$encrypted$`,
 as AWX does. Every request needs `Authorization: Bearer <token>`; there is no username/password login.
@@ -64,7 +64,7 @@ INJECTOR_NAME = re.compile(r"{{\s*([A-Za-z_][A-Za-z0-9_.]*)\s*}}")
 
 
 class ApiError(Exception):
-    """An error answer: HTTP status and JSON body."""
+    """An error response: HTTP status and JSON body."""
 
     def __init__(self, status, body):
         super().__init__(status, body)
@@ -245,10 +245,10 @@ class AwxHandler(BaseHTTPRequestHandler):
                 raise ApiError(401, {"detail": "Authentication credentials were not provided."})
             body = self.read_body()
             with double.state.lock:
-                status, answer = route(double.state, method, path, dict(parse_qsl(query)), body)
+                status, response_body = route(double.state, method, path, dict(parse_qsl(query)), body)
         except ApiError as error:
-            status, answer = error.status, error.body
-        self.send_json(status, answer)
+            status, response_body = error.status, error.body
+        self.send_json(status, response_body)
 
     def read_body(self):
         length = int(self.headers.get("Content-Length") or 0)
@@ -259,8 +259,8 @@ class AwxHandler(BaseHTTPRequestHandler):
         except ValueError as error:
             raise ApiError(400, {"detail": f"JSON parse error - {error}"}) from error
 
-    def send_json(self, status, answer):
-        payload = b"" if answer is None else json.dumps(answer).encode()
+    def send_json(self, status, response_body):
+        payload = b"" if response_body is None else json.dumps(response_body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
@@ -271,7 +271,7 @@ class AwxHandler(BaseHTTPRequestHandler):
 
 
 def route(state, method, path, query, body):
-    """Answer one request: (status, JSON body or None)."""
+    """Handle one request; return (HTTP status, JSON body or None)."""
     if not path.startswith(API_PREFIX):
         raise ApiError(404, {"detail": "Not found."})
     parts = [part for part in path[len(API_PREFIX):].split("/") if part]

@@ -194,3 +194,16 @@ def test_wrong_token_rejected(secrets_file):
 
     assert completed.returncode != 0
     assert "Invalid authentication credentials" in completed.stdout
+
+
+def test_join_rejects_invalid_survey_answer():
+    # The check is the play's first task and runs on the controller, so no lab is needed to reach it.
+    completed = subprocess.run(
+        [str(ANSIBLE_PLAYBOOK), str(REPO / "playbooks" / "join.yml"), "-e", "liqo_preflight_allocation_backend=etcd"],
+        cwd=REPO, capture_output=True, text=True, check=False)
+
+    assert completed.returncode != 0
+    assert "Check the extra variables against playbooks/vars/join_argument_spec.yml" in completed.stdout
+    assert "liqo_preflight_allocation_backend must be one of: sqlite, kubernetes, got: etcd" in completed.stdout
+    assert "Check the consumer and providers" in completed.stdout
+    assert "TASK [oss_mlops.multicloud.liqo_preflight" not in completed.stdout
