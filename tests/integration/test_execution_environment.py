@@ -52,7 +52,7 @@ def stand_in_artifacts(tmp_path):
         archive.add(source / "liqoctl", arcname="liqoctl")
     with tarfile.open(files["HELM"], "w:gz") as archive:
         archive.add(source / "linux-amd64" / "helm", arcname="linux-amd64/helm")
-    return {tool: ("file://" + str(path), hashlib.sha256(path.read_bytes()).hexdigest()) for tool, path in files.items()}
+    return {tool: (path.as_uri(), hashlib.sha256(path.read_bytes()).hexdigest()) for tool, path in files.items()}
 
 
 def run_download_step(tmp_path, sums):
