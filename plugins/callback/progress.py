@@ -6,11 +6,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import re
-import time
-
-from ansible.plugins.callback import CallbackBase
-
 DOCUMENTATION = r"""
 name: progress
 type: aggregate
@@ -20,7 +15,7 @@ description:
   - "For each retry of a task that uses C(until), prints one line such as this one:
     waiting for the scheduler to bind the smoke pod (mlops-consumer): 35 s of 600 s, attempt 8 of 121."
   - What it waits for is the task's name without a leading C(Wait for) or C(Wait until).
-  - The time is counted from the start of the task on that host. The limit is O(retries) times O(delay), as set
+  - The time is counted from the start of the task on that host. The limit is C(retries) times C(delay), as set
     on the task; the task can run longer, because the time each attempt takes is not part of the limit.
   - The line goes to standard error, so that it does not mix with a JSON stdout callback.
   - Enable it with C(callbacks_enabled = oss_mlops.multicloud.progress) in C(ansible.cfg) or the
@@ -29,6 +24,11 @@ author: OSS MLOps Platform contributors (@OSS-MLOPS-PLATFORM)
 notes:
   - In a loop, each item's retries are timed from the start of the task, not from the start of the item.
 """
+
+import re
+import time
+
+from ansible.plugins.callback import CallbackBase
 
 WAIT_PREFIX = re.compile(r"^wait(?:ing)? (?:for|until) ", re.IGNORECASE)
 

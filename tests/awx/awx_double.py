@@ -17,7 +17,7 @@ import re
 import secrets
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 API_PREFIX = "/api/v2/"
 AWX_VERSION = "24.6.1"
@@ -238,7 +238,8 @@ class AwxHandler(BaseHTTPRequestHandler):
 
     def dispatch(self, method):
         double = self.server.double
-        path, _, query = self.path.partition("?")
+        request_url = urlsplit(self.path)
+        path, query = request_url.path, request_url.query
         double.requests.append((method, path))
         try:
             if self.headers.get("Authorization") != "Bearer " + double.token:

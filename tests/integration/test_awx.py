@@ -86,7 +86,7 @@ def runs(secrets_file):
 
 
 def test_check_mode_on_empty_awx_writes_nothing(runs):
-    _, results = runs
+    results = runs[1]
     check = results["check_empty"]
 
     assert check["failures"] == 0
@@ -114,7 +114,7 @@ def test_configure_creates_every_object(runs):
 
 
 def test_rerun_and_check_mode_report_no_change(runs):
-    _, results = runs
+    results = runs[1]
 
     assert results["rerun"]["changed"] == 0
     assert results["rerun"]["writes"] == 0
@@ -123,7 +123,7 @@ def test_rerun_and_check_mode_report_no_change(runs):
 
 
 def test_credentials_inject_files_and_environment(runs):
-    awx, _ = runs
+    awx = runs[0]
 
     for credential_type in SETTINGS["awx_configure_credential_types"]:
         stored = awx.find("credential_types", credential_type["name"])
@@ -136,7 +136,7 @@ def test_credentials_inject_files_and_environment(runs):
 
 
 def test_secrets_stay_out_of_output(runs):
-    _, results = runs
+    results = runs[1]
 
     for run in results.values():
         for value in ("cloud-pw-7f3a", "verda-id-19c2", "verda-secret-55e0", "kube-tok-8d1b"):
@@ -144,7 +144,7 @@ def test_secrets_stay_out_of_output(runs):
 
 
 def test_job_templates_get_credentials_and_surveys(runs):
-    awx, _ = runs
+    awx = runs[0]
 
     for name, template in JOB_TEMPLATES.items():
         stored = awx.find("job_templates", name)
@@ -158,7 +158,7 @@ def test_job_templates_get_credentials_and_surveys(runs):
 
 
 def test_schedule_runs_autoscale(runs):
-    awx, _ = runs
+    awx = runs[0]
 
     schedule = awx.find("schedules", SETTINGS["awx_configure_autoscale_schedule"]["name"])
     autoscale = awx.find("job_templates", "OSS MLOps autoscale")

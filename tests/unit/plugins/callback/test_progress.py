@@ -55,5 +55,5 @@ def test_retried_task_prints_progress(tmp_path):
     assert completed.returncode == 0, completed.stdout + completed.stderr
     lines = re.findall(r"waiting for the third attempt \(localhost\): (\d+) s of 4 s, attempt (\d) of 5",
                        completed.stderr)
-    assert [attempt for _, attempt in lines] == ["1", "2"]
+    assert [attempt for elapsed, attempt in lines] == ["1", "2"]
     assert "waiting for" not in completed.stdout
