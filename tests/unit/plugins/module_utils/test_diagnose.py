@@ -237,11 +237,11 @@ def test_cross_namespace_name_with_default_mapping():
 
 # liqotech/liqo PR #2870: OffloadingBackOff after a bidirectional peering on Liqo before v1.0.0.
 def test_bidirectional_namespace_map_bug_before_v1():
+    local_labels = {"liqo.io/remote-cluster-id": PROVIDER, "liqo.io/replication": "true"}
+    replicated_labels = {"liqo.io/remote-cluster-id": PROVIDER, "liqo.io/replicated": "true"}
     maps = [
-        {"metadata": {"name": "cluster-b-local", "labels": {"liqo.io/remote-cluster-id": PROVIDER,
-                                                           "liqo.io/replication": "true"}}},
-        {"metadata": {"name": "cluster-b-replicated", "labels": {"liqo.io/remote-cluster-id": PROVIDER,
-                                                                "liqo.io/replicated": "true"}}},
+        {"metadata": {"name": "cluster-b-local", "labels": local_labels}},
+        {"metadata": {"name": "cluster-b-replicated", "labels": replicated_labels}},
     ]
     foreign = [{"metadata": {"name": PROVIDER}, "spec": {"clusterID": PROVIDER},
                 "status": {"role": "ConsumerAndProvider"}}]
