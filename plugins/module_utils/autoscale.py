@@ -11,7 +11,7 @@ seconds since the epoch; every decision carries the reasons behind it.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ansible_collections.oss_mlops.multicloud.plugins.module_utils.autoscale_packing import (
     Bin,
@@ -134,7 +134,7 @@ def pack_in_flight(pods, providers, in_flight):
 class Planner:
     """One planning pass over the pending pods and providers at time now."""
 
-    def __init__(self, policy, pods, providers, in_flight=(), failures=(), now=0.0):
+    def __init__(self, policy, pods, providers, *, in_flight=(), failures=(), now=0.0):
         self.policy = policy
         self.pods = list(pods)
         self.providers = list(providers)
@@ -166,13 +166,14 @@ class Planner:
         """Return (providers to mark idle since now, providers whose idle mark must go) and update the view."""
         marks, clears, updated = [], [], []
         for provider in self.providers:
+            seen = provider
             if provider.ready and not provider.busy and provider.idle_since is None:
                 marks.append({"provider": provider.name, "node": provider.node, "idle_since": self.now})
-                provider = Provider(**{**provider.__dict__, "idle_since": self.now})
+                seen = replace(provider, idle_since=self.now)
             elif provider.busy and provider.idle_since is not None:
                 clears.append({"provider": provider.name, "node": provider.node})
-                provider = Provider(**{**provider.__dict__, "idle_since": None})
-            updated.append(provider)
+                seen = replace(provider, idle_since=None)
+            updated.append(seen)
         self.providers = updated
         return marks, clears
 
@@ -361,6 +362,6 @@ def describe_request(pod):
     return text
 
 
-def decide(policy, pods, providers, in_flight=(), failures=(), now=0.0):
+def decide(policy, pods, providers, *, in_flight=(), failures=(), now=0.0):
     """Return the plan for one pass: what to rent, what to release, which idle marks to write, and why."""
-    return Planner(policy, pods, providers, in_flight, failures, now).run()
+    return Planner(policy, pods, providers, in_flight=in_flight, failures=failures, now=now).run()

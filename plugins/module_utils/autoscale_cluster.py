@@ -28,6 +28,8 @@ IDLE_SINCE_ANNOTATION = "oss-mlops.io/idle-since"
 BILLING_START_ANNOTATION = "oss-mlops.io/billing-start"
 SCALE_DOWN_DISABLED_ANNOTATION = "oss-mlops.io/scale-down-disabled"
 TERMINAL_PHASES = ("Succeeded", "Failed")
+# datetime.UTC needs Python 3.11, and modules may run on an older Python on the managed host.
+UTC = datetime.timezone.utc  # noqa: UP017
 
 
 def parse_time(value):
@@ -46,13 +48,13 @@ def parse_time(value):
     except ValueError as error:
         raise ValueError(f"{value!r} is not a time; use RFC 3339 such as 2026-12-04T19:00:00Z") from error
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=datetime.timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
     return parsed.timestamp()
 
 
 def format_time(seconds):
     """Return an RFC 3339 UTC time with second precision, as annotations and results carry it."""
-    moment = datetime.datetime.fromtimestamp(seconds, tz=datetime.timezone.utc)
+    moment = datetime.datetime.fromtimestamp(seconds, tz=UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

@@ -460,7 +460,7 @@ def run_module(module):
     except ValueError as error:
         module.fail_json(msg=f"Cannot read the consumer's pods or virtual nodes: {error}")
 
-    plan = format_plan(decide(policy, pods, providers, in_flight, failures, now), now)
+    plan = format_plan(decide(policy, pods, providers, in_flight=in_flight, failures=failures, now=now), now)
     module.exit_json(
         changed=False,
         now=autoscale_cluster.format_time(now),

@@ -32,7 +32,7 @@ def policy(**settings):
     return build_policy(merge_settings({"batching_window": "30s", **settings}, None), FLAVORS)
 
 
-def gpu_pod(name, gpu=1, cpu=4, memory=16, age=120, model=None, cloud=None):
+def gpu_pod(name, *, gpu=1, cpu=4, memory=16, age=120, model=None, cloud=None):
     return PendingPod("kubeflow", name, cpu, memory * GIB, gpu, NOW - age, gpu_model=model, cloud=cloud)
 
 
@@ -40,7 +40,7 @@ def cpu_pod(name, cpu=2, memory=4, age=120):
     return PendingPod("kubeflow", name, cpu, memory * GIB, 0, NOW - age)
 
 
-def provider(name, flavor=("verda", "1V100"), busy=False, idle_for=None, billed_for=3600.0, ready=True,
+def provider(name, *, flavor=("verda", "1V100"), busy=False, idle_for=None, billed_for=3600.0, ready=True,
              settings=None):
     chosen = policy(**(settings or {})).flavor(*flavor)
     return Provider(name=name, node=name, flavor=chosen, ready=ready, busy=busy,
