@@ -117,10 +117,18 @@ def release_decision(policy, provider, idle_time, now):
 
 
 def pack_in_flight(pods, providers, in_flight):
-    """Place pods on capacity being provisioned or joined; return (pods still uncovered, joining bins)."""
+    """Place pods on capacity that exists or is coming; return (pods still uncovered, those bins).
+
+    That capacity is the providers being provisioned, the virtual nodes not Ready yet, and the Ready providers
+    that run no pod. A provider that just became Ready may not have received the pending pods yet, and renting
+    again for them is the double scale-up the Cluster Autoscaler guards against by simulating the scheduler
+    on existing nodes first.
+    """
     bins = [Bin.empty(entry.flavor, source="in flight") for entry in in_flight for _ in range(entry.count)]
     bins += [Bin.empty(provider.flavor, source=f"joining {provider.node}")
              for provider in providers if not provider.ready and provider.flavor is not None]
+    bins += [Bin.empty(provider.flavor, source=f"idle {provider.node}")
+             for provider in providers if provider.ready and not provider.busy and provider.flavor is not None]
     uncovered = []
     for pod in sorted(pods, key=lambda item: (-item.gpu, -item.cpu, -item.memory, item.created_at, item.key)):
         target = next((candidate for candidate in bins if candidate.count_fitting(pod, 1)), None)
@@ -212,7 +220,8 @@ class Planner:
             pods, joining = pack_in_flight(pods, self.providers, self.in_flight)
             covered = sum(len(target.pods) for target in joining)
             if covered:
-                self.reasons.append(f"{covered} pending pod(s) fit on capacity being provisioned or joined")
+                self.reasons.append(f"{covered} pending pod(s) fit on capacity being provisioned or joined, or on "
+                                    "idle providers")
         bins = []
         if pods:
             bins = self.pack(pods)

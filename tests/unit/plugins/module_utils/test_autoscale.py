@@ -125,6 +125,16 @@ def test_joining_node_covers_pods():
     assert plan["scale_up"] == []
 
 
+def test_idle_ready_provider_covers_pods():
+    # A provider that just became Ready runs no pod yet; the scheduler will place the pending pod there.
+    fresh = provider("verda-1", flavor=("verda", "4V100"), idle_for=0)
+
+    plan = decide(policy(), [gpu_pod("train-1"), gpu_pod("train-2")], [fresh], now=NOW)
+
+    assert plan["scale_up"] == []
+    assert any("idle providers" in reason for reason in plan["reasons"])
+
+
 def test_in_flight_covers_only_what_fits():
     chosen = policy().flavor("verda", "1V100")
 
