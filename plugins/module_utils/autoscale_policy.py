@@ -19,8 +19,8 @@ DURATION = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 # Defaults, in seconds. The warm idle time keeps a provider over a typical gap between pipeline runs; the
-# short one returns surplus providers soon after their last pod. The backoff matches the Cluster Autoscaler's
-# node group backoff (5 minutes doubling to 30 minutes, forgotten after 3 hours without failure).
+# short one returns surplus providers soon after their last pod. The backoff uses the Cluster Autoscaler's
+# default node group backoff: 5 minutes doubling up to 30 minutes, reset after 3 hours.
 DEFAULT_POLICY = {
     "min_providers": 0,
     "max_providers": 10,

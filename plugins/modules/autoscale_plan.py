@@ -19,7 +19,8 @@ description:
     on a provider, because its namespace is offloaded with the C(Remote) or C(LocalAndRemote) pod offloading
     strategy or because it tolerates the taint C(virtual-node.liqo.io/not-allowed). Its CPU, memory and
     C(nvidia.com/gpu) requests count. Pods younger than O(batching_window) wait for the next run.
-  - Capacity being provisioned (O(in_flight)) or joined (virtual nodes that are not Ready yet) takes pods first.
+  - Capacity that exists or is coming takes pods first, so it is not rented twice. That is providers being
+    provisioned (O(in_flight)), virtual nodes that are not Ready yet, and Ready providers that run no pod.
   - The remaining pods are bin-packed onto new providers, first fit by GPU, then CPU, then memory. The module
     compares a best-value packing with one single-flavor packing per flavor and picks the cheapest per hour,
     within O(max_providers), O(max_spend_per_hour) and the backoff of flavors that failed to provision.
@@ -86,10 +87,10 @@ options:
     description: Providers kept at all times; idle ones are not released below this count.
     type: int
   max_providers:
-    description: Most providers, joined, joining and in flight together. Default V(10).
+    description: Maximum number of providers, joined, joining and in flight together. Default V(10).
     type: int
   max_spend_per_hour:
-    description: Most price per hour of all providers together; no limit when not set.
+    description: Maximum total price per hour of all providers together. No limit when not set.
     type: float
   warm_pool:
     description: Number of idle providers that keep O(warm_idle_time); extra idle ones get O(idle_time). Default V(1).
@@ -115,7 +116,7 @@ options:
     description: Backoff of a flavor after its first failed provisioning, doubled per failure. Default V(5m).
     type: raw
   backoff_max:
-    description: Longest backoff of a flavor. Default V(30m).
+    description: Maximum backoff of a flavor. Default V(30m).
     type: raw
   backoff_reset:
     description: Failures older than this are forgotten. Default V(3h).
@@ -135,7 +136,7 @@ options:
         type: str
         required: true
       count:
-        description: How many.
+        description: Number of providers of this flavor being created.
         type: int
         default: 1
   failures:
@@ -211,9 +212,10 @@ attributes:
     support: full
   diff_mode:
     description: Nothing changes, so there is no diff.
-    support: none
+    support: N/A
   platform:
     description: Runs wherever the consumer's API is reachable, usually the controller.
+    support: full
     platforms: posix
 notes:
   - Prices are compared as given; every flavor must use the same currency.

@@ -1,6 +1,6 @@
 """Run playbooks/autoscale.yml against a joined lab: a pending GPU pod, then an idle provider.
 
-The lab (tests/lab) runs real control planes with KWOK nodes and the liqoctl stand-in; join.yml peers the
+The lab (tests/lab) runs real control planes with KWOK nodes and the liqoctl stand-in. join.yml peers the
 consumer with the provider verda-v100-1, whose virtual node offers one GPU. The tests prove what the plan
 contains and what the playbook writes to the consumer. Renting a VM and unjoining are other playbooks'
 work; here the hand-over (group provision_requests, unjoin_providers) is checked, not the VM.

@@ -28,7 +28,7 @@ class FakeCore:
 
 
 class FakeConsumer:
-    """The reads autoscale_plan makes, answered from lists of objects in the API's JSON shape."""
+    """The reads autoscale_plan makes, served from lists of objects in the API's JSON shape."""
 
     def __init__(self):
         self.pods = []
