@@ -35,6 +35,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 TRACE = HERE / "earth-vcMod-changes.csv"
 
+
 # Example catalogue, prices per provider per hour in an arbitrary currency. Larger VMs are a little cheaper
 # per GPU, so that packing has a choice to make. The numbers are illustrations, not any cloud's price list.
 def catalogue(increment):
@@ -110,7 +111,7 @@ def planner_speed(repeats):
         providers.append(Provider(f"p{index}", f"p{index}", flavor, ready=index % 10 != 0, busy=busy,
                                   idle_since=None if busy else now - rng.uniform(0, 7200), billing_start=now - 9000))
     timings = []
-    for _ in range(repeats):
+    for _run in range(repeats):
         started = time.perf_counter()
         plan = decide(policy, pods, providers, now=now)
         timings.append(time.perf_counter() - started)

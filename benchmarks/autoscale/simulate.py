@@ -185,7 +185,7 @@ class StaticPool:
         self.flavor = flavor
 
     def setup(self, cloud, peak):
-        for _ in range(math.ceil(peak / self.flavor.gpu)):
+        for _node in range(math.ceil(peak / self.flavor.gpu)):
             node = cloud.request(self.flavor, -self.flavor.boot_time)
             node.requested_at = 0.0
 

@@ -124,7 +124,7 @@ def pack_in_flight(pods, providers, in_flight):
     again for them is the double scale-up the Cluster Autoscaler guards against by simulating the scheduler
     on existing nodes first.
     """
-    bins = [Bin.empty(entry.flavor, source="in flight") for entry in in_flight for _ in range(entry.count)]
+    bins = [Bin.empty(entry.flavor, source="in flight") for entry in in_flight for _copy in range(entry.count)]
     bins += [Bin.empty(provider.flavor, source=f"joining {provider.node}")
              for provider in providers if not provider.ready and provider.flavor is not None]
     bins += [Bin.empty(provider.flavor, source=f"idle {provider.node}")
@@ -283,7 +283,7 @@ class Planner:
             return []
         cheapest = flavors[0]
         bins = []
-        for _ in range(missing):
+        for _provider in range(missing):
             limit = self.policy.max_spend_per_hour
             if limit is not None and spend + cheapest.price_per_hour > limit + 1e-9:
                 self.reasons.append(f"below min_providers {self.policy.min_providers}, but max_spend_per_hour "

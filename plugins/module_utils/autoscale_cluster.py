@@ -10,6 +10,7 @@ dicts. read_cluster() is the only function that talks to the API.
 from __future__ import annotations
 
 import datetime
+import os
 
 from ansible_collections.oss_mlops.multicloud.plugins.module_utils.autoscale import Provider
 from ansible_collections.oss_mlops.multicloud.plugins.module_utils.autoscale_packing import PendingPod
@@ -30,6 +31,11 @@ SCALE_DOWN_DISABLED_ANNOTATION = "oss-mlops.io/scale-down-disabled"
 TERMINAL_PHASES = ("Succeeded", "Failed")
 # datetime.UTC needs Python 3.11, and modules may run on an older Python on the managed host.
 UTC = datetime.timezone.utc  # noqa: UP017
+
+
+def kubeconfig_path(value):
+    """Return the kubeconfig to use: the given path, or ~/.kube/config as kubectl defaults to."""
+    return os.path.expanduser(value or "~/.kube/config")
 
 
 def parse_time(value):

@@ -268,7 +268,7 @@ kept_idle:
   type: list
   elements: dict
 idle_marks:
-  description: Virtual nodes that became idle in this run; write RV(idle_marks[].idle_since) into their annotation.
+  description: Virtual nodes that became idle in this run, with the time to write into their idle annotation.
   returned: always
   type: list
   elements: dict
@@ -302,7 +302,6 @@ now:
   type: str
 """
 
-import os
 import re
 import time
 import traceback
@@ -371,8 +370,6 @@ ARGUMENT_SPEC = {
     "now": {"type": "str"},
 }
 
-DEFAULT_KUBECONFIG = "~/.kube/config"
-
 
 def open_cluster(kubeconfig, context):
     """Return the consumer's API access; tests replace this function."""
@@ -439,7 +436,7 @@ def run_module(module):
 
     if not liqo_kube.HAS_KUBERNETES:
         module.fail_json(msg=missing_required_lib("kubernetes"), exception=liqo_kube.KUBERNETES_IMPORT_ERROR)
-    kubeconfig = os.path.expanduser(params["kubeconfig"] or DEFAULT_KUBECONFIG)
+    kubeconfig = autoscale_cluster.kubeconfig_path(params["kubeconfig"])
     try:
         cluster = open_cluster(kubeconfig, params["context"])
         state = autoscale_cluster.read_cluster(cluster, params["config_map"])
