@@ -116,6 +116,7 @@ def planner_speed(repeats):
         plan = decide(policy, pods, providers, now=now)
         timings.append(time.perf_counter() - started)
     return {"median": statistics.median(timings), "max": max(timings), "repeats": repeats,
+            "load_average": os.getloadavg()[0],
             "scale_up": len(plan["scale_up"]), "scale_down": len(plan["scale_down"])}
 
 
@@ -169,7 +170,9 @@ def write_results(results, speed, trace_start, demand, sweep):
         "",
         f"`decide()` for 1,000 pending pods of 8 shapes against 100 providers (half idle, a tenth joining) and "
         f"5 flavors: median {speed['median'] * 1000:.1f} ms, max {speed['max'] * 1000:.1f} ms over "
-        f"{speed['repeats']} runs; the plan rents {speed['scale_up']} and releases {speed['scale_down']} providers.",
+        f"{speed['repeats']} runs; the plan rents {speed['scale_up']} and releases {speed['scale_down']} providers. "
+        f"The 1-minute load average was {speed['load_average']:.1f} on {os.cpu_count()} CPUs; above the CPU count, "
+        "other processes competed for them.",
         "",
         "![demand and provisioned GPUs](demand.png)",
         "",
