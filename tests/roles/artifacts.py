@@ -2,9 +2,9 @@
 """Serve stand-in release artifacts (k3s, its install script, liqoctl) on loopback for the role scenarios.
 
 The roles download from URLs with checksums that are variables, so a scenario points them here and the
-download, checksum and unpack steps run unchanged. The stand-ins only do what a chroot allows: the k3s
-install script writes the files the real one writes (unit, uninstall script) plus the kubeconfig the real
-server writes on its first start, because no server can start in a chroot.
+download, checksum and unpack steps run unchanged. The stand-in k3s install script writes the files the real
+one writes (unit, uninstall script). It also writes the kubeconfig that the real server writes on its first
+start, because no server can start in a chroot.
 """
 
 import argparse

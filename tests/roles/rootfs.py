@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Build and copy the Debian 12 root file system that the role scenarios run in through a chroot connection.
 
-The base tree is built once with debootstrap and cached under ~/.cache/oss-mlops-roles (override with
-OSS_MLOPS_ROLES_CACHE); each scenario works on its own copy, so every run starts from a fresh system.
+The base tree is built once with debootstrap and cached under ~/.cache/oss-mlops-roles, or under
+OSS_MLOPS_ROLES_CACHE when set. Each scenario works on its own copy, so every run starts from a fresh system.
 """
 
 import argparse
@@ -16,8 +16,8 @@ SUITE = "bookworm"
 # What a cloud image has and Ansible needs: python3 as the user data installs it, and systemd, so that
 # systemctl can enable units offline inside the chroot.
 INCLUDE_PACKAGES = ["python3", "python3-apt", "ca-certificates", "systemd"]
-# dpkg calls policy-rc.d before starting a service; exit code 101 means "not allowed", so package
-# installs in the chroot never start daemons on the machine that runs the tests.
+# dpkg asks policy-rc.d before starting a service, and exit code 101 means "not allowed". Package installs in
+# the chroot therefore never start daemons on the machine that runs the tests.
 POLICY_RC_D = "#!/bin/sh\nexit 101\n"
 
 

@@ -1,6 +1,11 @@
 """Check what vm_bootstrap, k3s and liqo left in the Debian 12 chroot."""
 
+import os
+import stat
+from pathlib import Path
+
 import pytest
+import yaml
 
 
 # One command per check, because every command is a separate Ansible run through the chroot connection.
@@ -60,3 +65,12 @@ def test_k3s_binary_installed(host):
 def test_liqoctl_installed(host):
     assert host.file("/usr/local/bin/liqoctl").linked_to == "/opt/liqoctl/v1.0.3/liqoctl"
     assert host.run("liqoctl version --client").stdout.strip() == "Client version: v1.0.3"
+
+
+def test_kubeconfig_fetched_with_public_server():
+    # The kubeconfig lands on the controller, which is the machine running this test.
+    path = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "kubeconfigs" / "provider.yaml"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    kubeconfig = yaml.safe_load(path.read_text())
+    assert [cluster["cluster"]["server"] for cluster in kubeconfig["clusters"]] == ["https://198.51.100.20:6443"]
+    assert kubeconfig["users"][0]["user"]["client-key-data"] == "c3RhbmQtaW4="
