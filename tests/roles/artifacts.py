@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Serve stand-in release artifacts (k3s, its install script, liqoctl) on loopback for the role scenarios.
 
 The roles download from URLs with checksums that are variables, so a scenario points them here and the

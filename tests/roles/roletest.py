@@ -27,5 +27,3 @@ def run_playbook(tmp_path: Path, tasks: list, extra_vars: dict) -> subprocess.Co
          "-e", f"@{tmp_path / 'vars.json'}", str(tmp_path / "playbook.yml")],
         capture_output=True, text=True, env=env, check=False,
     )
-
-

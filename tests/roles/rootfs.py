@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Build and copy the Debian 12 root file system that the role scenarios run in through a chroot connection.
 
 The base tree is built once with debootstrap and cached under ~/.cache/oss-mlops-roles, or under
