@@ -8,6 +8,7 @@ to the Kubernetes API; they do not prove that a real Liqo peering between VMs wo
 import json
 import os
 import re
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -41,7 +42,7 @@ def join_lab(tmp_path_factory):
         stop_lab(state_dir)
 
 
-def run_join(join_lab, *extra_args, env=None):
+def run_join(join_lab, *extra_args, env=None, inventory=INVENTORY):
     """Run join.yml with the JSON callback and return (return code, parsed output, raw stderr)."""
     run_env = {
         **join_lab["env"],
@@ -52,7 +53,7 @@ def run_join(join_lab, *extra_args, env=None):
     }
     playbook = Path(sys.executable).parent / "ansible-playbook"
     completed = subprocess.run(
-        [str(playbook), "-i", str(INVENTORY), str(JOIN), *extra_args],
+        [str(playbook), "-i", str(inventory), str(JOIN), *extra_args],
         env=run_env, cwd=REPO, capture_output=True, text=True, check=False,
     )
     try:
@@ -211,3 +212,37 @@ def test_join_reports_smoke_pod_node_and_removes_pod(join_lab):
     pods = client.CoreV1Api(api(join_lab, CONSUMER)).list_namespaced_pod(
         "kubeflow", label_selector="app.kubernetes.io/name=liqo-gpu-smoke").items
     assert pods == []
+
+
+def task_results(output, words, host):
+    """Return the results for host of every task whose name contains words."""
+    return [task["hosts"][host] for play in output["plays"] for task in play["tasks"]
+            if words in task["task"]["name"] and host in task["hosts"]]
+
+
+def test_fresh_provider_is_checked_before_its_cluster_exists(join_lab, tmp_path):
+    """A provider whose preparation roles create its cluster has no kubeconfig when the checks run."""
+    inventory = tmp_path / "inventory"
+    shutil.copytree(INVENTORY, inventory)
+    kubeconfig = tmp_path / "fresh" / "provider.kubeconfig"
+    kubeconfig.parent.mkdir()
+    host_vars = inventory / "host_vars" / f"{PROVIDER}.yml"
+    provider_vars = yaml.safe_load(host_vars.read_text())
+    provider_vars.update({
+        "liqo_cluster_kubeconfig": str(kubeconfig),
+        "provider_prepare_roles": ["fresh_vm_standin"],
+        "fresh_vm_standin_source": join_lab["lab"]["clusters"][PROVIDER]["kubeconfig"],
+    })
+    host_vars.write_text(yaml.safe_dump(provider_vars))
+    env = {"ANSIBLE_ROLES_PATH": str(REPO / "tests" / "integration" / "roles")}
+
+    returncode, output, stderr = run_join(join_lab, env=env, inventory=inventory)
+
+    assert returncode == 0, (failure_messages(output), stderr)
+    looked_up = task_results(output, "Look for the kubeconfig that the preparation roles create", PROVIDER)
+    assert [result["stat"]["exists"] for result in looked_up] == [False]
+    read_state = task_results(output, "Read the Liqo state of", PROVIDER)
+    assert read_state and all(result.get("skipped") for result in read_state), read_state
+    written = task_results(output, "Write the kubeconfig of the cluster the preparation created", PROVIDER)
+    assert [result.get("changed") for result in written] == [True]
+    assert kubeconfig.stat().st_mode & 0o777 == 0o600
