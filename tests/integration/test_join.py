@@ -231,6 +231,7 @@ def test_fresh_provider_is_checked_before_its_cluster_exists(join_lab, tmp_path)
     provider_vars.update({
         "liqo_cluster_kubeconfig": str(kubeconfig),
         "provider_prepare_roles": ["fresh_vm_standin"],
+        "provider_prepare_become": False,
         "fresh_vm_standin_source": join_lab["lab"]["clusters"][PROVIDER]["kubeconfig"],
     })
     host_vars.write_text(yaml.safe_dump(provider_vars))
