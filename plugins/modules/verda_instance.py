@@ -64,8 +64,8 @@ options:
   startup_script:
     description:
       - Content of a startup script run at first boot, such as cloud-init user data.
-      - The module stores it as a Verda startup script named after O(hostname), and deletes that script with
-        O(state=absent).
+      - The module stores it as a Verda startup script named after O(hostname). O(state=absent) deletes every
+        startup script with that name.
       - Mutually exclusive with O(startup_script_id).
     type: str
   startup_script_id:
@@ -396,8 +396,7 @@ def delete_leftover_volumes(module, api):
 
 
 def delete_startup_scripts(module, api):
-    if not module.params["startup_script"]:
-        return
+    """Delete the startup scripts named after the hostname, which this module creates from startup_script."""
     for script in api.scripts():
         if script.get("name") == module.params["hostname"]:
             api.delete_script(script["id"])
