@@ -66,7 +66,9 @@ class Runner:
                    "-e", "provision_join=false", *extra]
         if check:
             command.append("--check")
-        process = subprocess.run(command, cwd=REPO, env=self.environment(), capture_output=True, text=True,
+        # A failed run is a result to inspect, not an error.
+        process = subprocess.run(command, check=False, cwd=REPO, env=self.environment(), capture_output=True,
+                                 text=True,
                                  timeout=900)
         assert CLIENT_SECRET not in process.stdout + process.stderr
         try:
@@ -107,7 +109,7 @@ def nothing_billed(verda):
     return verda.billed_resources() == {"instances": [], "volumes": [], "trash": []}
 
 
-def test_verda_provision_is_idempotent_and_decommission_cleans(runner, verda):
+def test_verda_rent_and_return(runner, verda):
     first = runner.run("provision.yml")
     second = runner.run("provision.yml")
 
@@ -156,7 +158,6 @@ FAULTS = [
 @pytest.mark.parametrize(("fault", "setup", "words"), FAULTS, ids=[fault[0] for fault in FAULTS])
 def test_verda_fault_leaves_nothing(runner, verda, fault, setup, words):
     setup(verda)
-    runner.write_inventory({"provision_wait_timeout": 3} if fault == "stuck_ordered" else {})
 
     output = runner.run("provision.yml", "-e", "provider_vm_wait_timeout=3")
 
