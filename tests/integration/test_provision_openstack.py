@@ -233,3 +233,23 @@ def test_openstack_decommission_of_server_already_gone(runner, cloud):
     assert failure_messages(output) == {}
     assert nothing_billed(cloud)
     assert runner.allocated() == {}
+
+
+def test_openstack_keep_failed_is_reported_by_reconcile(runner, cloud):
+    cloud.faults.add("stuck_build")
+    runner.write_inventory({"provision_keep_failed": True})
+    output = runner.run("provision.yml", "-e", "provider_vm_wait_timeout=5")
+    cloud.faults.discard("stuck_build")
+
+    assert sorted(failure_messages(output)) == sorted(KEYS)
+    kept = servers_by_name(cloud)
+    assert len(kept) == len(KEYS)
+    assert all(server["metadata"]["oss-mlops-failed"].endswith("Z") for server in kept.values())
+    assert runner.allocated() == {}
+
+    report = runner.run("reconcile.yml", "-e", json.dumps({"reconcile_clouds": ["openstack"],
+                                                           "reconcile_openstack_cloud": CLOUD_NAME}))
+    messages = [task["hosts"]["localhost"] for task in report["plays"][0]["tasks"]
+                if task["task"]["name"] == "Report the differences"]
+    assert failure_messages(report) == {}
+    assert sorted(messages[0]["msg"]["vms_in_quarantine"]) == sorted(kept)
