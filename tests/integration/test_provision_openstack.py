@@ -178,6 +178,8 @@ def test_openstack_rent_and_return(runner, cloud):
     assert all(len(addresses[name]) == 1 for name in servers)
     assert len({addresses[name][0] for name in servers}) == len(servers)
     assert leftover_ip not in {addresses[name][0] for name in servers}
+    labels = {item["floating_ip_address"]: item["description"] for item in cloud.floating_ips.values()}
+    assert all(labels[addresses[name][0]] == f"oss-mlops-managed {name}" for name in servers)
 
     removed = runner.decommission()
     removed_again = runner.decommission()
@@ -253,3 +255,16 @@ def test_openstack_keep_failed_is_reported_by_reconcile(runner, cloud):
                 if task["task"]["name"] == "Report the differences"]
     assert failure_messages(report) == {}
     assert sorted(messages[0]["msg"]["vms_in_quarantine"]) == sorted(kept)
+
+
+def test_openstack_decommission_after_console_delete(runner, cloud):
+    runner.run("provision.yml")
+    for name in runner.allocated().values():
+        cloud.delete_server_out_of_band(name)
+    assert len(cloud.billed_resources()["floating_ips"]) == len(KEYS)
+
+    output = runner.decommission()
+
+    assert failure_messages(output) == {}
+    assert nothing_billed(cloud)
+    assert runner.allocated() == {}
