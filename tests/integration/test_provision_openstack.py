@@ -124,6 +124,13 @@ def failure_messages(output):
     return messages
 
 
+def report_of(output):
+    """Return the differences reconcile.yml printed."""
+    tasks = [task["hosts"]["localhost"] for task in output["plays"][0]["tasks"]
+             if task["task"]["name"] == "Report the differences"]
+    return tasks[0]["msg"]
+
+
 def nothing_billed(cloud, keep_floating_ips=()):
     return cloud.billed_resources(keep_floating_ips) == {
         "servers": [], "ports": [], "floating_ips": [], "volumes": [], "security_groups": []}
@@ -251,19 +258,24 @@ def test_openstack_keep_failed_is_reported_by_reconcile(runner, cloud):
 
     report = runner.run("reconcile.yml", "-e", json.dumps({"reconcile_clouds": ["openstack"],
                                                            "reconcile_openstack_cloud": CLOUD_NAME}))
-    messages = [task["hosts"]["localhost"] for task in report["plays"][0]["tasks"]
-                if task["task"]["name"] == "Report the differences"]
     assert failure_messages(report) == {}
-    assert sorted(messages[0]["msg"]["vms_in_quarantine"]) == sorted(kept)
+    assert sorted(report_of(report)["vms_in_quarantine"]) == sorted(kept)
 
 
 def test_openstack_decommission_after_console_delete(runner, cloud):
     runner.run("provision.yml")
-    for name in runner.allocated().values():
+    names = sorted(runner.allocated().values())
+    for name in names:
         cloud.delete_server_out_of_band(name)
-    assert len(cloud.billed_resources()["floating_ips"]) == len(KEYS)
+    leaked = cloud.billed_resources()["floating_ips"]
+    assert len(leaked) == len(KEYS)
 
+    report = runner.run("reconcile.yml", "-e", json.dumps({"reconcile_clouds": ["openstack"],
+                                                           "reconcile_openstack_cloud": CLOUD_NAME}))
     output = runner.decommission()
+
+    differences = report_of(report)
+    assert sorted(differences["floating_ips_without_server"]) == leaked
 
     assert failure_messages(output) == {}
     assert nothing_billed(cloud)
