@@ -17,6 +17,7 @@ Faults (attribute `faults`, a set):
 - `server_gone_on_delete`: DELETE /servers/{id} removes the server and answers 404, as when another client
   deleted it between the caller's read and its delete.
 - `floating_ip_error`: POST /floatingips answers 500, after the server exists.
+- `floating_ip_quota_exceeded`: POST /floatingips answers 409 OverQuota, as cPouta does past its default 2.
 
 `floating_ip_quota` limits the project's floating IPs (cPouta's default is 2); Neutron answers 409 OverQuota
 above it. `instance_quota` does the same for servers.
@@ -610,7 +611,7 @@ class OpenStackDouble(HttpDouble):
             network = find(self.networks, "Network", request.get("floating_network_id", ""), neutron_error)
             if not network["router:external"]:
                 raise neutron_error(400, "BadRequest", f"Network {network['id']} is not a valid external network")
-            if len(self.floating_ips) >= self.floating_ip_quota:
+            if "floating_ip_quota_exceeded" in self.faults or len(self.floating_ips) >= self.floating_ip_quota:
                 raise neutron_error(409, "OverQuota", "Quota exceeded for resources: ['floatingip'].")
             floating_ip = self.create_floating_ip_record(description=request.get("description", ""))
             self.associate(floating_ip, request.get("port_id"), request.get("fixed_ip_address"))

@@ -163,6 +163,7 @@ def test_openstack_rent_and_return(runner, cloud):
     first = runner.run("provision.yml")
     second = runner.run("provision.yml")
 
+    assert runner.clouds_yaml.stat().st_mode & 0o777 == 0o600
     assert failure_messages(first) == {}
     assert all(stats(first)[key]["changed"] > 0 for key in KEYS)
     assert all(stats(second)[key]["changed"] == 0 for key in KEYS)
@@ -213,6 +214,7 @@ FAULTS = [
     ("no_valid_host", 900, "No valid host was found"),
     ("stuck_build", 5, "Timeout waiting for the server to come up"),
     ("floating_ip_error", 900, "internal server error"),
+    ("floating_ip_quota_exceeded", 900, "Quota exceeded for resources: ['floatingip']"),
 ]
 
 
