@@ -85,7 +85,7 @@ options:
     default: false
   tags:
     description:
-      - Tags to store in the description, such as V({oss-mlops-managed: "true"}). Keys and values without spaces.
+      - 'Tags to store in the description, such as V({"oss-mlops-managed": "true"}). Keys and values without spaces.'
       - Only set at deployment, because Verda cannot change a description afterwards.
     type: dict
     default: {}

@@ -26,8 +26,8 @@ options:
     type: str
   tags:
     description:
-      - Only list instances whose tags contain all of these key and value pairs, such as
-        V({oss-mlops-managed: "true"}).
+      - 'Only list instances whose tags contain all of these key and value pairs, such as
+        V({"oss-mlops-managed": "true"}).'
     type: dict
     default: {}
 attributes:

@@ -24,6 +24,7 @@ above it. `instance_quota` does the same for servers.
 """
 
 import base64
+import collections
 import copy
 import ipaddress
 import itertools
@@ -111,9 +112,9 @@ class OpenStackDouble(HttpDouble):
         self.addresses = {PROJECT_CIDR: ipaddress.ip_network(PROJECT_CIDR).hosts(),
                           FLOATING_CIDR: ipaddress.ip_network(FLOATING_CIDR).hosts()}
         self.mac_counter = itertools.count(1)
-        for _ in range(9):  # .1 is the gateway on both networks; start the hosts at .10 for readability
-            next(self.addresses[PROJECT_CIDR])
-            next(self.addresses[FLOATING_CIDR])
+        # .1 is the gateway on both networks; the first host address handed out is .10, for readability.
+        for addresses in self.addresses.values():
+            collections.deque(itertools.islice(addresses, 9), maxlen=0)
         self.project_network_id = self.add_network(PROJECT_NETWORK, PROJECT_CIDR, external=False)
         self.floating_network_id = self.add_network(FLOATING_NETWORK, FLOATING_CIDR, external=True)
         self.create_security_group_record("default", "Default security group")
@@ -279,8 +280,8 @@ class OpenStackDouble(HttpDouble):
 
     def list_images(self, match, query, body, headers):
         self.authorize(headers)
-        images = filtered([self.image_record()], {key: value for key, value in query.items()
-                                                   if key in ("name", "id", "status", "visibility")})
+        filters = {key: value for key, value in query.items() if key in ("name", "id", "status", "visibility")}
+        images = filtered([self.image_record()], filters)
         return 200, {"images": images, "first": "/v2/images", "schema": "/v2/schemas/images"}, {}
 
     def get_image(self, match, query, body, headers):

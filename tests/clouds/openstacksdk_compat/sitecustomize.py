@@ -8,7 +8,8 @@ put this directory on PYTHONPATH so the modules run with openstacksdk 4.22.0; us
 """
 
 import contextlib
+import importlib
 
-# Without openstacksdk on this interpreter there is nothing to repair.
+# Without openstacksdk on this interpreter there is nothing to repair. Importing the submodule sets the attribute.
 with contextlib.suppress(ImportError):
-    import openstack.version  # noqa: F401  (the import itself sets the attribute)
+    importlib.import_module("openstack.version")
