@@ -22,6 +22,9 @@ from __future__ import annotations
 
 import datetime
 
+# datetime.UTC needs Python 3.11, and modules may run on an older Python on the managed host.
+UTC = datetime.timezone.utc  # noqa: UP017
+
 REMOTE_CLUSTER_ID_LABEL = "liqo.io/remote-cluster-id"
 TENANT_NAMESPACE_LABEL = "liqo.io/tenant-namespace"
 VIRTUAL_NODE_LABEL = "liqo.io/type"
@@ -124,7 +127,7 @@ class Snapshot:
     the ID. pods: pods bound to those Nodes. foreign_cluster: the ForeignCluster named after the ID, or None.
     """
 
-    def __init__(self, cluster_id, objects=(), namespaces=(), nodes=(), pods=(), foreign_cluster=None):
+    def __init__(self, cluster_id, *, objects=(), namespaces=(), nodes=(), pods=(), foreign_cluster=None):
         self.cluster_id = cluster_id
         self.objects = list(objects)
         self.namespaces = list(namespaces)
@@ -136,7 +139,7 @@ class Snapshot:
         return [obj for obj in self.objects if obj.get("kind") == kind]
 
     def authenticated(self):
-        """Return whether this side still holds the authentication of the pair (a Tenant or a control-plane Identity)."""
+        """Return whether this side holds its half of the authentication: a Tenant or a control-plane Identity."""
         return bool(self.of_kind("Tenant")) or any(is_control_plane_identity(obj) for obj in self.objects)
 
     def terminating_namespaces(self):
@@ -146,6 +149,10 @@ class Snapshot:
 def entry(obj, reason, delete=True, strip=True):
     return {**reference(obj), "reason": reason, "delete": delete, "strip_finalizers": strip,
             "finalizers": list(metadata(obj).get("finalizers") or [])}
+
+
+def now_utc():
+    return datetime.datetime.now(UTC)
 
 
 def plan_removals(snapshot, scope, now, stuck_after, remote_authenticated=None):

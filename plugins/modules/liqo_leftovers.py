@@ -154,7 +154,6 @@ authenticated:
   type: bool
 """
 
-import datetime
 import time
 
 from ansible_collections.oss_mlops.multicloud.plugins.module_utils import liqo_kube
@@ -181,13 +180,6 @@ class LiqoResource:
         self.version = version
         self.plural = plural
         self.namespaced = namespaced
-
-
-def served_version(crd):
-    versions = (crd.get("spec") or {}).get("versions") or []
-    storage = [item["name"] for item in versions if item.get("storage")]
-    served = [item["name"] for item in versions if item.get("served")]
-    return (storage or served or [None])[0]
 
 
 class LiqoLeftovers(LiqoModule):
@@ -219,7 +211,6 @@ class LiqoLeftovers(LiqoModule):
     def run(self):
         cluster_id = self.params["remote_cluster_id"].strip()
         self.api = self.local.api
-        self.extensions = kube_client.ApiextensionsV1Api(self.api.api_client)
         self.resources = self.discover_resources()
         snapshot = self.read_snapshot(cluster_id)
         plan, blocked = self.plan(snapshot)
@@ -241,7 +232,7 @@ class LiqoLeftovers(LiqoModule):
         self.wait_until_gone(cluster_id)
 
     def plan(self, snapshot):
-        now = datetime.datetime.now(datetime.timezone.utc)
+        now = plan_rules.now_utc()
         return plan_rules.plan_removals(
             snapshot, self.params["scope"], now, self.params["stuck_after"], self.params["remote_authenticated"]
         )
@@ -249,18 +240,25 @@ class LiqoLeftovers(LiqoModule):
     # -- reading ----------------------------------------------------------------------------------------------
 
     def discover_resources(self):
-        """Return kind -> LiqoResource for every CRD of a *.liqo.io group, as installed on this cluster."""
-        crds = self.api.to_dict(self.api.call(self.extensions.list_custom_resource_definition)) or {}
+        """Return kind -> LiqoResource for every resource of a *.liqo.io API group this cluster serves.
+
+        Reads the discovery documents instead of the CRDs, whose OpenAPI schemas make a list of all CRDs several
+        megabytes on a cluster with Kubeflow and Istio.
+        """
+        groups = self.api.to_dict(self.api.call(kube_client.ApisApi(self.api.api_client).get_api_versions)) or {}
         resources = {}
-        for crd in crds.get("items") or []:
-            spec = crd.get("spec") or {}
-            group = spec.get("group") or ""
-            if not (group == LIQO_GROUP_SUFFIX or group.endswith("." + LIQO_GROUP_SUFFIX)):
+        for group in groups.get("groups") or []:
+            name = group.get("name") or ""
+            if not (name == LIQO_GROUP_SUFFIX or name.endswith("." + LIQO_GROUP_SUFFIX)):
                 continue
-            names = spec.get("names") or {}
-            resources[names["kind"]] = LiqoResource(
-                names["kind"], group, served_version(crd), names["plural"], spec.get("scope") == "Namespaced"
-            )
+            version = (group.get("preferredVersion") or {}).get("version")
+            listing = self.api.to_dict(self.api.call(self.api.custom.get_api_resources, name, version)) or {}
+            for resource in listing.get("resources") or []:
+                if "/" in resource["name"]:
+                    continue  # a subresource such as status
+                resources[resource["kind"]] = LiqoResource(
+                    resource["kind"], name, version, resource["name"], resource.get("namespaced", False)
+                )
         return resources
 
     def read_snapshot(self, cluster_id):
@@ -278,7 +276,9 @@ class LiqoLeftovers(LiqoModule):
         objects += self.read_secrets(cluster_id, namespace_names)
         nodes = self.read_virtual_nodes(cluster_id)
         pods = [pod for node in nodes for pod in self.read_pods(node["metadata"]["name"])]
-        return plan_rules.Snapshot(cluster_id, objects, namespaces, nodes, pods, foreign_cluster)
+        return plan_rules.Snapshot(
+            cluster_id, objects=objects, namespaces=namespaces, nodes=nodes, pods=pods, foreign_cluster=foreign_cluster
+        )
 
     def read_tenant_namespaces(self, cluster_id):
         selector = f"{plan_rules.REMOTE_CLUSTER_ID_LABEL}={cluster_id}"
@@ -383,7 +383,7 @@ class LiqoLeftovers(LiqoModule):
                     f"{', '.join(waiting)} to disappear; check their finalizers with kubectl get -o yaml",
                     waiting_for=waiting,
                 )
-            for item in plan_rules.plan_removals(snapshot, "stale", datetime.datetime.now(datetime.timezone.utc), 0)[0]:
+            for item in plan_rules.plan_removals(snapshot, "stale", plan_rules.now_utc(), 0)[0]:
                 if not item["delete"] and item["finalizers"]:
                     self.strip_finalizers(item)
             time.sleep(POLL_INTERVAL)

@@ -98,7 +98,8 @@ remaining:
   type: list
   elements: dict
 blocked:
-  description: Eviction requests the API refused, one line per pod with the API's reason (usually a PodDisruptionBudget).
+  description:
+    - Eviction requests the API refused, one line per pod with the API's reason, usually a PodDisruptionBudget.
   returned: always
   type: list
   elements: str
