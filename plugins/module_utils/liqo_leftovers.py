@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: OSS MLOps Platform contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Plan the removal of Liqo v1.0.x state that one cluster still holds about a remote cluster ID.
+"""Plan the removal of Liqo v1.0.x state that one cluster still keeps about a remote cluster ID.
 
 Plain Python over API JSON dicts, so every rule is unit-tested without a cluster. The module
 liqo_leftovers reads the objects, calls plan_removals() and carries the plan out.
@@ -42,7 +42,7 @@ PEERING_KINDS = (
     "Identity", "Tenant", "ResourceSlice", "VirtualNode", "Configuration", "GatewayServer", "GatewayClient",
     "Connection",
 )
-# Order of removal in scope "all": what holds pods and the remote copies first, the ForeignCluster last.
+# Order of removal in scope "all": pods, virtual nodes and replicated objects first, the ForeignCluster last.
 REMOVAL_ORDER = ("Pod", "VirtualNode", "Node", "NamespaceMap", "ResourceSlice")
 
 
@@ -120,7 +120,7 @@ def active_pods(pods):
 
 
 class Snapshot:
-    """What one cluster holds about a remote cluster ID, read by the module.
+    """The objects one cluster keeps about a remote cluster ID, read by the module.
 
     objects: Liqo custom resources tied to the ID by label or by living in one of its tenant namespaces,
     plus the Secrets of those namespaces. namespaces: the tenant namespaces. nodes: the virtual Nodes of
@@ -158,7 +158,7 @@ def now_utc():
 def plan_removals(snapshot, scope, now, stuck_after, remote_authenticated=None):
     """Return (plan, blocked): the objects to remove with the reason for each, and what stops the removal.
 
-    remote_authenticated tells whether the other cluster of the pair still holds its half of the
+    remote_authenticated is whether the other cluster of the pair still holds its half of the
     authentication (None when unknown). False makes this side's half stale.
     """
     if scope == "all":

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: liqo_leftovers
-short_description: Find and remove Liqo state that one cluster still holds about a remote cluster ID
+short_description: Find and remove Liqo state that one cluster still keeps about a remote cluster ID
 version_added: 0.1.0
 author:
   - OSS MLOps Platform contributors (@OSS-MLOPS-PLATFORM)
@@ -183,7 +183,7 @@ class LiqoResource:
 
 
 class LiqoLeftovers(LiqoModule):
-    """Find and remove what the cluster holds about one remote cluster ID."""
+    """Find and remove what the cluster keeps about one remote cluster ID."""
 
     argument_spec = {
         "remote_cluster_id": {"type": "str", "required": True},

@@ -187,7 +187,7 @@ def inject_leftovers(unjoin_lab, signed_nonce):
 
 
 def stick_tenant_namespace(unjoin_lab):
-    """Delete the consumer's tenant namespace while the ResourceSlice finalizer holds it: it stays Terminating."""
+    """Delete the consumer's tenant namespace, which the ResourceSlice finalizer keeps Terminating."""
     core(unjoin_lab, CONSUMER).delete_namespace(TENANT_NAMESPACE)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -220,8 +220,8 @@ def test_unjoin_unknown_provider_rejected(unjoin_lab):
 def test_join_unjoin_three_times_same_id(unjoin_lab):
     """Join, then unjoin and join again three times with the same provider name and cluster ID.
 
-    Covers liqo-issues entry #18 (liqotech/liqo#1598, peering not established the second time): every re-join
-    starts from a clean pair. The third unjoin also uninstalls Liqo from the provider, so the re-join installs
+    Reproduces liqotech/liqo#1598 (peering not established the second time) in its 1.0 form: every re-join
+    must start from a clean pair. The third unjoin also uninstalls Liqo from the provider, so the re-join installs
     it again with the same cluster ID.
     """
     ensure_joined(unjoin_lab)
@@ -261,8 +261,8 @@ def test_rejoin_after_injected_leftovers_three_times(unjoin_lab):
     """Unjoin, leave Liqo 1.0.x leftovers on the consumer, and re-join, three times.
 
     Every round leaves a ForeignCluster and a ResourceSlice with the crd-replicator finalizer. Rounds one and
-    three also delete the tenant namespace, which the finalizer keeps Terminating: liqo-issues entry #17
-    (liqotech/liqo#1906, unpeer times out waiting for the tenant namespace). Round two leaves a stale
+    three also delete the tenant namespace, which the finalizer keeps Terminating, the state behind
+    liqotech/liqo#1906 (unpeer times out waiting for the tenant namespace). Round two leaves a stale
     liqo-signed-nonce Secret instead, which makes liqoctl v1.0.3 reject the new nonce. The first round also
     shows that the join preflight lists the leftovers with liqo_preflight_leftovers=report.
     """
@@ -325,8 +325,8 @@ def finish_pod_later(unjoin_lab, name, delay, record):
     return thread
 
 
-def test_running_pod_stops_unjoin_then_wait_lets_it_finish(unjoin_lab):
-    """Covers liqo-issues entry #24 (liqotech/liqo#1846, unpeer kills long-running remote pods)."""
+def test_running_pod_stops_unjoin(unjoin_lab):
+    """Reproduces liqotech/liqo#1846: unpeer evicts long-running offloaded pods without waiting for them."""
     ensure_joined(unjoin_lab)
     create_offloaded_pod(unjoin_lab, "long-training")
 
@@ -381,10 +381,11 @@ def stop_provider_control_plane(unjoin_lab):
 
 
 def test_provider_gone_leaves_consumer_clean(unjoin_lab):
-    """Unjoin a provider whose control plane stopped: the consumer alone is cleaned, and says what it removed.
+    """Unjoin a provider whose control plane stopped: the consumer alone is cleaned, and the output lists what
+    was removed.
 
-    Covers liqo-issues entry #16 (liqotech/liqo#1710, unpeer leaves broken-peering objects that block
-    uninstall): nothing tied to the provider's cluster ID stays on the consumer.
+    Reproduces liqotech/liqo#1710 (objects of a broken peering that block uninstall): nothing tied to the
+    provider's cluster ID stays on the consumer.
     """
     ensure_joined(unjoin_lab)
     create_offloaded_pod(unjoin_lab, "lost-with-the-vm")

@@ -183,7 +183,7 @@ def _ensure_signed_nonce(
     consumer: Factory, provider_id: str, namespace: str, nonce: bytes, key: ed25519.Ed25519PrivateKey
 ) -> bytes:
     spinner = consumer.printer.spinner("Ensuring signed nonce")
-    # EnsureSignedNonceSecret of v1.0.3 keeps an existing Secret and fails when it holds another nonce, as one
+    # EnsureSignedNonceSecret of v1.0.3 keeps an existing Secret and fails when it contains another nonce, as one
     # left from an earlier peering does after the provider made a new nonce.
     existing = consumer.cluster.get(res.SECRET.item("liqo-signed-nonce", namespace))
     existing_nonce = ((existing or {}).get("data") or {}).get("nonce")

@@ -2,8 +2,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Rules of liqo_leftovers: what counts as a leftover of a Liqo 1.0.x peering, and what is never touched.
 
-Fixtures are the objects Liqo v1.0.3 leaves, written as API JSON. Cases named after an entry of the
-collection's list of Liqo bug reports reproduce that report's state.
+Fixtures are the objects Liqo v1.0.3 leaves, written as API JSON. Docstrings that name a Liqo
+bug report (liqotech/liqo#N) reproduce the state that report describes.
 """
 
 import datetime
@@ -97,8 +97,8 @@ def test_tenant_namespace_kept_after_unpeer():
     assert plan == []
 
 
-def test_stuck_tenant_namespace_issue_1906():
-    """liqo-issues #17 (liqotech/liqo#1906): the tenant namespace stays Terminating on Liqo finalizers."""
+def test_stuck_tenant_namespace_released():
+    """The state of liqotech/liqo#1906: the tenant namespace stays Terminating on Liqo finalizers."""
     slice_left = liqo_object("ResourceSlice", PROVIDER, finalizers=[REPLICATOR], deleted=LONG_AGO)
     snapshot = rules.Snapshot(PROVIDER, objects=[slice_left], namespaces=[tenant_namespace(deleted=LONG_AGO)],
                               foreign_cluster=foreign_cluster())
@@ -133,8 +133,8 @@ def test_orphan_resource_slice_deleted_without_authentication():
     assert plan[0]["strip_finalizers"] is True
 
 
-def test_stale_tenant_after_consumer_reinstall_issue_1598():
-    """liqo-issues #18 (liqotech/liqo#1598): the provider keeps a Tenant the consumer no longer matches."""
+def test_stale_tenant_after_consumer_reinstall():
+    """The state of liqotech/liqo#1598 in 1.0: the provider keeps a Tenant the consumer no longer matches."""
     tenant = liqo_object("Tenant", CONSUMER, namespace="liqo-tenant-" + CONSUMER, spec={"clusterID": CONSUMER})
     nonce = liqo_object("Secret", "liqo-nonce", namespace="liqo-tenant-" + CONSUMER, labels={"liqo.io/nonce": "true"})
     snapshot = rules.Snapshot(CONSUMER, objects=[tenant, nonce])
@@ -170,8 +170,8 @@ def test_orphan_virtual_node_without_pods_deleted():
     assert planned_names(plan) == ["NamespaceMap %s/%s" % (TENANT, PROVIDER), "Node " + PROVIDER]
 
 
-def test_foreign_cluster_kept_while_gateways_remain_issue_1710():
-    """liqo-issues #16 (liqotech/liqo#1710): a half-made peering keeps its network objects and ForeignCluster.
+def test_half_made_peering_network_objects():
+    """The state of liqotech/liqo#1710: a half-made peering keeps its network objects and ForeignCluster.
 
     Stale scope leaves a Configuration and a GatewayServer alone (liqoctl unpeer removes them while the
     provider answers), so the ForeignCluster stays too; scope all removes them.
@@ -190,7 +190,7 @@ def test_foreign_cluster_kept_while_gateways_remain_issue_1710():
     ]
 
 
-def test_scope_all_removes_pods_first_and_foreign_cluster_last():
+def test_scope_all_removal_order():
     snapshot = healthy_peering()
     snapshot.pods = [{"kind": "Pod", "apiVersion": "v1", "metadata": {"name": "train", "namespace": "kubeflow"},
                       "spec": {"nodeName": PROVIDER}, "status": {"phase": "Running"}}]
