@@ -134,6 +134,17 @@ def namespace_names(unjoin_lab, cluster):
     return [item.metadata.name for item in core(unjoin_lab, cluster).list_namespace().items]
 
 
+def cluster_id_config_map_exists(unjoin_lab, cluster):
+    """Return whether Liqo's cluster ID ConfigMap exists; uninstalling without purge keeps the namespace."""
+    try:
+        core(unjoin_lab, cluster).read_namespaced_config_map("liqo-clusterid-configmap", "liqo")
+    except ApiException as error:
+        if error.status == 404:
+            return False
+        raise
+    return True
+
+
 def assert_joined(unjoin_lab):
     nodes = virtual_nodes(unjoin_lab)
     assert [node.metadata.name for node in nodes] == [PROVIDER]
@@ -176,14 +187,15 @@ def inject_leftovers(unjoin_lab, signed_nonce):
         "metadata": {"name": PROVIDER, "labels": {"liqo.io/remote-cluster-id": PROVIDER}},
         "spec": {"clusterID": PROVIDER},
     })
-    consumer_custom.create_namespaced_custom_object("authentication.liqo.io", "v1beta1", TENANT_NAMESPACE,
-                                                    "resourceslices", {
+    resource_slice = {
         "apiVersion": "authentication.liqo.io/v1beta1", "kind": "ResourceSlice",
         "metadata": {"name": PROVIDER, "finalizers": [LIQO_FINALIZER],
                      "labels": {"liqo.io/replication": "true", "liqo.io/remoteID": PROVIDER,
                                 "liqo.io/remote-cluster-id": PROVIDER}},
         "spec": {"consumerClusterID": CONSUMER, "providerClusterID": PROVIDER, "class": "default"},
-    })
+    }
+    consumer_custom.create_namespaced_custom_object(
+        "authentication.liqo.io", "v1beta1", TENANT_NAMESPACE, "resourceslices", resource_slice)
 
 
 def stick_tenant_namespace(unjoin_lab):
@@ -230,7 +242,7 @@ def test_join_unjoin_three_times_same_id(unjoin_lab):
         uninstall = cycle == 2
         output = unjoin(unjoin_lab, liqo_unjoin_uninstall_liqo=uninstall)
         assert_unjoined(unjoin_lab)
-        assert ("liqo" in namespace_names(unjoin_lab, PROVIDER)) is not uninstall
+        assert cluster_id_config_map_exists(unjoin_lab, PROVIDER) is not uninstall
         assert task_results(output, "Release the allocation")[0]["changed"]
 
         join(unjoin_lab)
@@ -307,11 +319,20 @@ def create_offloaded_pod(unjoin_lab, name, labels=None):
     })
 
 
-def finish_pod_later(unjoin_lab, name, delay, record):
-    """Mark the pod Succeeded after delay seconds, as its container would end; record whether it was gone."""
+def finish_pod_when_cordoned(unjoin_lab, name, record):
+    """Mark the pod Succeeded, as its container would end, a while after unjoin cordons the virtual node.
+
+    Records "finished" when the pod was still there to finish, so the unjoin waited instead of evicting it.
+    """
     def finish():
-        time.sleep(delay)
         pods = core(unjoin_lab, CONSUMER)
+        deadline = time.monotonic() + 600
+        while not pods.read_node(PROVIDER).spec.unschedulable:
+            if time.monotonic() > deadline:
+                record.append("virtual node never cordoned")
+                return
+            time.sleep(1)
+        time.sleep(15)
         try:
             pod = pods.read_namespaced_pod(name, "kubeflow")
             pod.status.phase = "Succeeded"
@@ -339,8 +360,10 @@ def test_running_pod_stops_unjoin(unjoin_lab):
     assert_joined(unjoin_lab)
     assert core(unjoin_lab, CONSUMER).read_namespaced_pod("long-training", "kubeflow").status.phase == "Running"
 
+    # The failed run left the node cordoned; the helper waits for the next run to cordon it again.
+    core(unjoin_lab, CONSUMER).patch_node(PROVIDER, {"spec": {"unschedulable": False}})
     record = []
-    thread = finish_pod_later(unjoin_lab, "long-training", 20, record)
+    thread = finish_pod_when_cordoned(unjoin_lab, "long-training", record)
     unjoin(unjoin_lab, liqo_unjoin_pod_policy="wait", liqo_unjoin_pod_timeout=300)
     thread.join()
 
