@@ -32,6 +32,7 @@ VIRTUAL_NODE_LABEL = "liqo.io/type"
 # the copy the crd-replicator wrote from the peer names the origin with originID.
 REPLICATION_DESTINATION_LABEL = "liqo.io/remoteID"
 REPLICATION_ORIGIN_LABEL = "liqo.io/originID"
+REPLICATED_LABEL = "liqo.io/replicated"
 SIGNED_NONCE_LABEL = "liqo.io/signed-nonce"
 NONCE_LABEL = "liqo.io/nonce"
 SIGNED_NONCE_SECRET = "liqo-signed-nonce"
@@ -109,6 +110,11 @@ def is_signed_nonce(secret):
 
 def is_nonce(secret):
     return metadata(secret).get("name") == NONCE_SECRET or labels(secret).get(NONCE_LABEL) == "true"
+
+
+def is_replicated(obj):
+    """Return whether obj is the copy the peer's crd-replicator wrote here."""
+    return labels(obj).get(REPLICATED_LABEL) == "true"
 
 
 def is_control_plane_identity(obj):
@@ -216,8 +222,13 @@ def plan_stale(snapshot, now, stuck_after, remote_authenticated):
             add(obj, "ResourceSlice without the authentication it needs; unauthenticate would refuse to run")
 
     virtual_node_names = {metadata(obj).get("name") for obj in snapshot.of_kind("VirtualNode")}
-    if not virtual_node_names:
-        for obj in snapshot.of_kind("NamespaceMap"):
+    for obj in snapshot.of_kind("NamespaceMap"):
+        # The provider's copy, written by the consumer's crd-replicator, has no VirtualNode beside it; it is stale
+        # only when the provider no longer holds the consumer's Tenant.
+        if is_replicated(obj):
+            if not authenticated or remote_authenticated is False:
+                add(obj, "replicated NamespaceMap of a consumer that is no longer authenticated")
+        elif not virtual_node_names:
             add(obj, "NamespaceMap without a VirtualNode; its remote namespaces are no longer managed")
     for node in snapshot.nodes:
         if metadata(node).get("name") in virtual_node_names:

@@ -221,3 +221,18 @@ def test_summary_names_action_and_finalizers():
     assert rules.summarize([item]) == [
         "ResourceSlice %s/%s: remove finalizers ['%s']: orphan" % (TENANT, PROVIDER, REPLICATOR)
     ]
+
+
+def test_provider_namespace_map_copy_kept_while_peered():
+    """The provider has the consumer's NamespaceMap copy and a Tenant, but no VirtualNode: a healthy peering."""
+    namespace = "liqo-tenant-" + CONSUMER
+    copy = liqo_object("NamespaceMap", PROVIDER, namespace=namespace,
+                       labels={"liqo.io/replicated": "true", "liqo.io/originID": CONSUMER})
+    tenant = liqo_object("Tenant", CONSUMER, namespace=namespace, spec={"clusterID": CONSUMER})
+    snapshot = rules.Snapshot(CONSUMER, objects=[copy, tenant], foreign_cluster=foreign_cluster("Consumer"))
+
+    kept, _blocked = rules.plan_removals(snapshot, "stale", NOW, 60, remote_authenticated=True)
+    stale, _blocked = rules.plan_removals(snapshot, "stale", NOW, 60, remote_authenticated=False)
+
+    assert kept == []
+    assert "NamespaceMap %s/%s" % (namespace, PROVIDER) in planned_names(stale)
