@@ -563,6 +563,23 @@ def test_unpeer_keeps_foreign_cluster(installed, liqoctl, consumer, provider):
     assert provider.liqo_list("authentication", "tenants") == []
 
 
+def test_repeer_rejects_stale_signed_nonce(installed, liqoctl, consumer, provider):
+    """A liqo-signed-nonce Secret left from an earlier peering blocks a new nonce, as in liqoctl v1.0.3."""
+    access = ("--kubeconfig", consumer.kubeconfig, "--remote-kubeconfig", provider.kubeconfig)
+    ok(liqoctl("peer", *access))
+    ok(liqoctl("unpeer", *access))
+    # The provider makes a new nonce when its nonce Secret is gone, as after a reinstall.
+    provider.core.delete_namespaced_secret("liqo-nonce", f"liqo-tenant-{CONSUMER}")
+
+    result = liqoctl("peer", *access)
+
+    assert result.returncode == 1
+    assert "nonce secret already exists with a different nonce" in result.stderr
+    consumer.core.delete_namespaced_secret("liqo-signed-nonce", f"liqo-tenant-{PROVIDER}")
+    ok(liqoctl("peer", *access))
+    ok(liqoctl("unpeer", *access))
+
+
 def test_unpeer_without_foreign_cluster_fails(installed, liqoctl, consumer, provider):
     consumer.custom.delete_cluster_custom_object("core.liqo.io", "v1beta1", "foreignclusters", PROVIDER)
     result = liqoctl("unpeer", "--kubeconfig", consumer.kubeconfig, "--remote-kubeconfig", provider.kubeconfig)

@@ -183,6 +183,14 @@ def _ensure_signed_nonce(
     consumer: Factory, provider_id: str, namespace: str, nonce: bytes, key: ed25519.Ed25519PrivateKey
 ) -> bytes:
     spinner = consumer.printer.spinner("Ensuring signed nonce")
+    # EnsureSignedNonceSecret of v1.0.3 keeps an existing Secret and fails when it contains another nonce, as one
+    # left from an earlier peering does after the provider made a new nonce.
+    existing = consumer.cluster.get(res.SECRET.item("liqo-signed-nonce", namespace))
+    existing_nonce = ((existing or {}).get("data") or {}).get("nonce")
+    if existing_nonce is not None and base64.b64decode(existing_nonce) != nonce:
+        message = f"nonce secret already exists with a different nonce: {_b64(nonce)}"
+        spinner.fail(f"Unable to ensure signed nonce secret: {message}")
+        raise StepFailed(message)
 
     def mutate(obj: dict[str, Any]) -> None:
         objects.merge_labels(obj, {"liqo.io/signed-nonce": "true", ID_LABEL: provider_id})
