@@ -200,8 +200,8 @@ class KubeStore:
     def crd_exists(self):
         """Return whether the CRD exists; once seen, it is assumed to stay for the life of this store.
 
-        A CRD that another run has just created is waited for until the API server serves it, since its
-        resources answer 404 until then.
+        A CRD that another run has just created is waited for until the API server serves it, because its
+        resources return 404 until then.
         """
         if not self.crd_seen:
             current = self.get_crd()
@@ -392,7 +392,7 @@ class KubeStore:
 
         A 404 without a Status body means that the API server does not serve the resource yet: a CRD created
         moments ago by another run reaches its request handlers a little after it reads as Established. Such
-        answers are retried for up to UNSERVED_RETRY_SECONDS.
+        responses are retried for up to UNSERVED_RETRY_SECONDS.
         """
         deadline = time.monotonic() + UNSERVED_RETRY_SECONDS
         while True:
