@@ -7,21 +7,17 @@ skipped (provision_join: false); joining needs a real VM.
 """
 
 import json
-import os
-import sqlite3
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "clouds"))
 
-from verda_double import VerdaDouble  # noqa: E402  (needs the path above)
+from playbook_runner import PlaybookRunner, failure_messages  # noqa: E402  (needs the path above)
+from verda_double import VerdaDouble  # noqa: E402
 
-ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
 CLIENT_ID = "integration-client"
 CLIENT_SECRET = "integration-secret-do-not-log"
 USER_DATA = "#cloud-config\nhostname_from_test: true\n"
@@ -38,52 +34,22 @@ def verda():
         yield double
 
 
-class Runner:
-    """Runs the playbooks with one inventory, one allocation table and the cloud doubles' environment."""
+class Runner(PlaybookRunner):
+    """Runner of the playbooks against the Verda double, with its credentials in the environment."""
 
     def __init__(self, tmp_path, verda):
-        self.tmp_path = tmp_path
-        self.database = tmp_path / "state" / "allocations.sqlite3"
+        super().__init__(tmp_path, CLIENT_SECRET)
         self.verda = verda
-        self.inventory = tmp_path / "inventory.yml"
         self.write_inventory({})
 
     def write_inventory(self, extra_vars):
-        hosts = {key: {"provision_cloud": "verda", "provision_image": "ubuntu-24.04",
-                       "provision_user_data": USER_DATA, **REQUESTS[key], **extra_vars} for key in KEYS}
-        self.inventory.write_text(yaml.safe_dump({"provision_requests": {"hosts": hosts}}))
+        self.write_requests({key: {"provision_cloud": "verda", "provision_image": "ubuntu-24.04",
+                                   "provision_user_data": USER_DATA, **REQUESTS[key], **extra_vars}
+                             for key in KEYS})
 
-    def environment(self):
-        return {**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
-                "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json", "ANSIBLE_NOCOLOR": "1",
-                "ANSIBLE_LOCAL_TEMP": str(self.tmp_path / "tmp"),
-                "OSS_MLOPS_ALLOCATION_DATABASE": str(self.database),
-                "VERDA_CLIENT_ID": CLIENT_ID, "VERDA_CLIENT_SECRET": CLIENT_SECRET,
+    def cloud_environment(self):
+        return {"VERDA_CLIENT_ID": CLIENT_ID, "VERDA_CLIENT_SECRET": CLIENT_SECRET,
                 "VERDA_BASE_URL": self.verda.base_url + "/v1"}
-
-    def run(self, playbook, *extra, check=False):
-        command = [str(ANSIBLE_PLAYBOOK), "-i", str(self.inventory), str(REPO / "playbooks" / playbook),
-                   "-e", "provision_join=false", *extra]
-        if check:
-            command.append("--check")
-        # A failed run is a result to inspect, not an error.
-        process = subprocess.run(command, check=False, cwd=REPO, env=self.environment(), capture_output=True,
-                                 text=True,
-                                 timeout=900)
-        assert CLIENT_SECRET not in process.stdout + process.stderr
-        try:
-            output = json.loads(process.stdout)
-        except json.JSONDecodeError:
-            pytest.fail(f"ansible-playbook printed no JSON; stdout:\n{process.stdout}\nstderr:\n{process.stderr}")
-        return output
-
-    def allocated(self):
-        """Return the allocated records as {key: name}."""
-        if not self.database.exists():
-            return {}
-        with sqlite3.connect(self.database) as connection:
-            rows = connection.execute("SELECT key, name FROM allocations WHERE state = 'allocated'").fetchall()
-        return dict(rows)
 
 
 @pytest.fixture
@@ -93,16 +59,6 @@ def runner(tmp_path, verda):
 
 def stats(output):
     return output["stats"]
-
-
-def failure_messages(output):
-    messages = {}
-    for play in output["plays"]:
-        for task in play["tasks"]:
-            for host, result in task["hosts"].items():
-                if result.get("failed") and not result.get("ignore_errors"):
-                    messages.setdefault(host, []).append(result.get("msg", ""))
-    return messages
 
 
 def nothing_billed(verda):

@@ -8,9 +8,6 @@ reaches the SDK only through a clouds.yaml of mode 0600 in the test's temporary 
 """
 
 import json
-import os
-import sqlite3
-import subprocess
 import sys
 from pathlib import Path
 
@@ -21,8 +18,8 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "clouds"))
 
 from openstack_double import FLOATING_NETWORK, IMAGE_NAME, PROJECT_NETWORK, OpenStackDouble  # noqa: E402
+from playbook_runner import PlaybookRunner, failure_messages  # noqa: E402
 
-ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
 USERNAME = "integration-user"
 PASSWORD = "integration-password-do-not-log"
 CLOUD_NAME = "double"
@@ -41,13 +38,11 @@ def cloud():
         yield double
 
 
-class Runner:
-    """Runs the playbooks with one inventory, one allocation table and a clouds.yaml for the double."""
+class Runner(PlaybookRunner):
+    """Runner of the playbooks against the OpenStack double, with a clouds.yaml for it."""
 
     def __init__(self, tmp_path, cloud):
-        self.tmp_path = tmp_path
-        self.database = tmp_path / "state" / "allocations.sqlite3"
-        self.inventory = tmp_path / "inventory.yml"
+        super().__init__(tmp_path, PASSWORD)
         self.clouds_yaml = tmp_path / "openstack" / "clouds.yaml"
         self.write_clouds_yaml(cloud)
         self.write_inventory({})
@@ -66,40 +61,13 @@ class Runner:
                   "provider_vm_openstack_cloud": CLOUD_NAME, "provider_vm_openstack_network": PROJECT_NETWORK,
                   "provider_vm_openstack_floating_network": FLOATING_NETWORK,
                   "provider_vm_openstack_boot_volume_size": 20}
-        hosts = {key: {**common, **REQUESTS[key], **extra_vars} for key in KEYS}
-        self.inventory.write_text(yaml.safe_dump({"provision_requests": {"hosts": hosts}}))
+        self.write_requests({key: {**common, **REQUESTS[key], **extra_vars} for key in KEYS})
 
-    def environment(self):
-        return {**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
-                "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json", "ANSIBLE_NOCOLOR": "1",
-                "ANSIBLE_LOCAL_TEMP": str(self.tmp_path / "tmp"),
-                "OSS_MLOPS_ALLOCATION_DATABASE": str(self.database),
-                "OS_CLIENT_CONFIG_FILE": str(self.clouds_yaml)}
-
-    def run(self, playbook, *extra, check=False):
-        command = [str(ANSIBLE_PLAYBOOK), "-i", str(self.inventory), str(REPO / "playbooks" / playbook),
-                   "-e", "provision_join=false", *extra]
-        if check:
-            command.append("--check")
-        # A failed run is a result to inspect, not an error.
-        process = subprocess.run(command, check=False, cwd=REPO, env=self.environment(), capture_output=True,
-                                 text=True, timeout=900)
-        assert PASSWORD not in process.stdout + process.stderr
-        try:
-            return json.loads(process.stdout)
-        except json.JSONDecodeError:
-            pytest.fail(f"ansible-playbook printed no JSON; stdout:\n{process.stdout}\nstderr:\n{process.stderr}")
+    def cloud_environment(self):
+        return {"OS_CLIENT_CONFIG_FILE": str(self.clouds_yaml)}
 
     def decommission(self):
         return self.run("decommission.yml", "-e", json.dumps({"decommission_providers": KEYS}))
-
-    def allocated(self):
-        """Return the allocated records as {key: name}."""
-        if not self.database.exists():
-            return {}
-        with sqlite3.connect(self.database) as connection:
-            rows = connection.execute("SELECT key, name FROM allocations WHERE state = 'allocated'").fetchall()
-        return dict(rows)
 
 
 @pytest.fixture
@@ -109,16 +77,6 @@ def runner(tmp_path, cloud):
 
 def stats(output):
     return output["stats"]
-
-
-def failure_messages(output):
-    messages = {}
-    for play in output["plays"]:
-        for task in play["tasks"]:
-            for host, result in task["hosts"].items():
-                if result.get("failed") and not result.get("ignore_errors"):
-                    messages.setdefault(host, []).append(result.get("msg", ""))
-    return messages
 
 
 def report_of(output):
