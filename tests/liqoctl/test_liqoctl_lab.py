@@ -366,10 +366,28 @@ def test_peer_creates_resource_slice(peered, consumer, provider):
     assert copy["status"]["resources"] == resource_slice["status"]["resources"]
 
 
+def settled_node(api: Api, name: str, timeout_seconds: float = 60.0):
+    """Return a node once the node lifecycle controller has dropped its not-ready taint.
+
+    The stand-in creates the virtual node before KWOK marks it Ready, as Liqo's virtual kubelet does, so
+    kube-controller-manager may taint it `node.kubernetes.io/not-ready` for a moment and remove the taint a
+    few seconds after the node turns Ready.
+    """
+    deadline = time.monotonic() + timeout_seconds
+    while True:
+        node = api.node(name)
+        taints = [taint.key for taint in (node.spec.taints or [])] if node else []
+        if node is not None and "node.kubernetes.io/not-ready" not in taints:
+            return node
+        if time.monotonic() > deadline:
+            return node
+        time.sleep(1)
+
+
 def test_peer_registers_virtual_node(peered, consumer):
     virtual_node = consumer.liqo("offloading", "virtualnodes", PROVIDER, f"liqo-tenant-{PROVIDER}")
     assert virtual_node["spec"]["resourceQuota"]["hard"]["nvidia.com/gpu"] == "1"
-    node = consumer.node(PROVIDER)
+    node = settled_node(consumer, PROVIDER)
     assert node.metadata.labels["liqo.io/type"] == "virtual-node"
     assert node.metadata.labels["liqo.io/remote-cluster-id"] == PROVIDER
     assert node.metadata.labels["liqo.io/provider"] == "k3s"
