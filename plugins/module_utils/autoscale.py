@@ -32,6 +32,9 @@ class Provider:
     idle_since: float | None = None
     billing_start: float | None = None
     scale_down_disabled: bool = False
+    # When the last pod that ran on the virtual node finished; a pod that ran and finished between two runs
+    # moves the idle mark forward.
+    last_finished: float | None = None
 
 
 @dataclass(frozen=True)
@@ -178,6 +181,11 @@ class Planner:
             if provider.ready and not provider.busy and provider.idle_since is None:
                 marks.append({"provider": provider.name, "node": provider.node, "idle_since": self.now})
                 seen = replace(provider, idle_since=self.now)
+            elif (provider.ready and not provider.busy and provider.idle_since is not None
+                  and provider.last_finished is not None and provider.last_finished > provider.idle_since):
+                since = min(provider.last_finished, self.now)
+                marks.append({"provider": provider.name, "node": provider.node, "idle_since": since})
+                seen = replace(provider, idle_since=since)
             elif provider.busy and provider.idle_since is not None:
                 clears.append({"provider": provider.name, "node": provider.node})
                 seen = replace(provider, idle_since=None)

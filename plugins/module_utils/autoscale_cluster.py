@@ -177,13 +177,30 @@ def busy_nodes(pods):
     return busy
 
 
-def extract_providers(nodes, pods, policy, inventory=None):
-    """Return a Provider per virtual node, with flavor, idle mark and billing start.
+def last_finished(finished_pods):
+    """Return {node name: latest time a container of a finished pod on that node terminated}."""
+    latest = {}
+    for pod in finished_pods:
+        node = (pod.get("spec") or {}).get("nodeName")
+        status = pod.get("status") or {}
+        if not node or status.get("phase") not in TERMINAL_PHASES:
+            continue
+        for container in (status.get("containerStatuses") or []) + (status.get("initContainerStatuses") or []):
+            finished = parse_time(((container.get("state") or {}).get("terminated") or {}).get("finishedAt"))
+            if finished is not None and finished > latest.get(node, float("-inf")):
+                latest[node] = finished
+    return latest
+
+
+def extract_providers(nodes, pods, policy, inventory=None, finished_pods=()):
+    """Return a Provider per virtual node, with flavor, idle mark, billing start and last finished pod.
 
     inventory maps a virtual node name to {name, cloud, flavor, billing_start} given by the playbook; where it
     is silent the node's labels (oss-mlops.io/cloud, oss-mlops.io/flavor) and annotations are used.
+    finished_pods are the Succeeded and Failed pods on the virtual nodes.
     """
     busy = busy_nodes(pods)
+    finished = last_finished(finished_pods)
     providers = []
     for node in nodes:
         metadata = node["metadata"]
@@ -202,6 +219,7 @@ def extract_providers(nodes, pods, policy, inventory=None):
             idle_since=parse_time(annotations.get(IDLE_SINCE_ANNOTATION)),
             billing_start=parse_time(billing_start) or parse_time(metadata.get("creationTimestamp")),
             scale_down_disabled=str(annotations.get(SCALE_DOWN_DISABLED_ANNOTATION, "")).lower() == "true",
+            last_finished=finished.get(metadata["name"]),
         ))
     return providers
 
@@ -214,9 +232,18 @@ def read_cluster(cluster, config_map=None):
     if config_map:
         found = cluster.get_config_map(config_map["namespace"], config_map["name"])
         settings = (found or {}).get("data") if found else None
+    nodes = cluster.list_nodes(label_selector=VIRTUAL_NODE_SELECTOR)
+    # Finished pods show whether a provider worked since its idle mark; only those on virtual nodes are read.
+    finished_pods = []
+    for node in nodes:
+        on_node = cluster.to_dict(cluster.call(cluster.core.list_pod_for_all_namespaces,
+                                               field_selector=f"spec.nodeName={node['metadata']['name']}"))
+        finished_pods += [pod for pod in (on_node or {}).get("items") or []
+                          if (pod.get("status") or {}).get("phase") in TERMINAL_PHASES]
     return {
         "pods": (pods or {}).get("items") or [],
-        "nodes": cluster.list_nodes(label_selector=VIRTUAL_NODE_SELECTOR),
+        "nodes": nodes,
+        "finished_pods": finished_pods,
         "offloadings": cluster.list_liqo_objects("NamespaceOffloading"),
         "settings": settings,
     }

@@ -455,7 +455,8 @@ def run_module(module):
     inventory = {entry["node"]: entry for entry in params["providers"]}
     try:
         pods, unprovidable = autoscale_cluster.extract_demand(state["pods"], state["offloadings"])
-        providers = autoscale_cluster.extract_providers(state["nodes"], state["pods"], policy, inventory)
+        providers = autoscale_cluster.extract_providers(state["nodes"], state["pods"], policy, inventory,
+                                                        state.get("finished_pods", ()))
     except ValueError as error:
         module.fail_json(msg=f"Cannot read the consumer's pods or virtual nodes: {error}")
 

@@ -16,6 +16,9 @@ Faults (attribute `faults`, a set, plus a few parameters):
 - `error_after_create`: new instances go to `error` instead of `running`.
 - `server_error_once`: the next GET /instances/{id} answers 500 once (the client must retry).
 
+A test can choose the public address of the next instances with `next_addresses`, for example the address of
+a lab cluster that plays the new VM.
+
 Run standalone with `python tests/clouds/verda_double.py --client-id-file F --client-secret-file F`; it prints
 its base URL.
 """
@@ -77,6 +80,8 @@ class VerdaDouble(HttpDouble):
         self.create_response_delay = 5.0
         self.token_lifetime = 3600
         self.counter = itertools.count(1)
+        # Public addresses for the next instances, in order; after them, addresses from 198.51.100.0/24.
+        self.next_addresses = []
         self.register_routes()
 
     # --- routes -----------------------------------------------------------------------------------------
@@ -218,7 +223,8 @@ class VerdaDouble(HttpDouble):
             "ip": None, "os_volume_id": volume_id, "location": body["location_code"], "image": body["image"],
             "startup_script_id": body.get("startup_script_id"), "is_spot": bool(body.get("is_spot")),
             "contract": body.get("contract") or "PAY_AS_YOU_GO", "pricing": body.get("pricing") or "DYNAMIC_PRICE",
-            "_polls": 0, "_address": f"198.51.100.{index % 250 + 1}",
+            "_polls": 0,
+            "_address": self.next_addresses.pop(0) if self.next_addresses else f"198.51.100.{index % 250 + 1}",
         }
         self.instances[instance_id] = instance
         return instance

@@ -29,8 +29,9 @@ SLOT_OFFSETS = {
     "offloading": 7,
     "provision": 8,
     "autoscale": 9,
+    "autoscale-rent": 10,
 }
-SLOTS_PER_RUN = 10
+SLOTS_PER_RUN = 20
 
 
 def session_lab_slot() -> int:

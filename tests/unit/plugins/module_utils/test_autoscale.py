@@ -2,6 +2,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The autoscaler's decisions: bin packing, flavor choice, limits, backoff, idle times and billing-aware release."""
 
+from dataclasses import replace
+
 import pytest
 from ansible_collections.oss_mlops.multicloud.plugins.module_utils.autoscale import (
     Failure,
@@ -227,6 +229,26 @@ def test_idle_provider_marked_once():
 
     assert plan["idle_marks"] == [{"provider": "verda-1", "node": "verda-1", "idle_since": NOW}]
     assert plan["scale_down"] == []
+
+
+def test_pod_finished_after_mark_moves_it():
+    settings = {"warm_pool": 0, "idle_time": "10m", "billing_aware": False}
+    worked = replace(provider("verda-1", idle_for=900, settings=settings), last_finished=NOW - 120)
+
+    plan = decide(policy(**settings), [], [worked], now=NOW)
+
+    assert plan["idle_marks"] == [{"provider": "verda-1", "node": "verda-1", "idle_since": NOW - 120}]
+    assert plan["scale_down"] == []
+
+
+def test_pod_finished_before_mark_keeps_it():
+    settings = {"warm_pool": 0, "idle_time": "10m", "billing_aware": False}
+    rested = replace(provider("verda-1", idle_for=900, settings=settings), last_finished=NOW - 1000)
+
+    plan = decide(policy(**settings), [], [rested], now=NOW)
+
+    assert plan["idle_marks"] == []
+    assert [entry["provider"] for entry in plan["scale_down"]] == ["verda-1"]
 
 
 def test_busy_provider_mark_cleared():

@@ -137,6 +137,25 @@ def test_providers_from_labels_and_annotations():
     assert providers["hand-made"].flavor is None
 
 
+def test_last_finished_pod_per_node():
+    policy = build_policy(merge_settings({}, None), FLAVORS)
+
+    def finished(name, node, phase, *times):
+        item = pod(name, node=node, phase=phase, conditions=[])
+        item["status"]["containerStatuses"] = [{"name": f"c{index}", "state": {"terminated": {"finishedAt": when}}}
+                                               for index, when in enumerate(times)]
+        return item
+
+    finished_pods = [finished("early", "verda-v100-1", "Succeeded", "2026-12-04T19:00:00Z"),
+                     finished("late", "verda-v100-1", "Failed", "2026-12-04T19:20:00Z", "2026-12-04T19:05:00Z"),
+                     finished("still-running", "verda-v100-1", "Running", "2026-12-04T19:40:00Z")]
+
+    found = extract_providers([virtual_node("verda-v100-1"), virtual_node("verda-v100-2")], [], policy,
+                              finished_pods=finished_pods)
+
+    assert [item.last_finished for item in found] == [parse_time("2026-12-04T19:20:00Z"), None]
+
+
 def test_inventory_overrides_labels():
     policy = build_policy(merge_settings({}, None), FLAVORS)
     inventory = {"mlops-verda-gpu-ab12c": {"name": "gpu-1", "cloud": "verda", "flavor": "1V100.6V",
