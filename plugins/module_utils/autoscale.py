@@ -32,8 +32,8 @@ class Provider:
     idle_since: float | None = None
     billing_start: float | None = None
     scale_down_disabled: bool = False
-    # When the last pod that ran on the virtual node finished; a pod that ran and finished between two runs
-    # moves the idle mark forward.
+    # Time the last pod on the virtual node finished. A pod that ran and finished between two runs moves the
+    # idle mark forward.
     last_finished: float | None = None
 
 

@@ -233,7 +233,7 @@ def read_cluster(cluster, config_map=None):
         found = cluster.get_config_map(config_map["namespace"], config_map["name"])
         settings = (found or {}).get("data") if found else None
     nodes = cluster.list_nodes(label_selector=VIRTUAL_NODE_SELECTOR)
-    # Finished pods show whether a provider worked since its idle mark; only those on virtual nodes are read.
+    # Finished pods show whether a provider worked since its idle mark. Only the pods on virtual nodes are read.
     finished_pods = []
     for node in nodes:
         on_node = cluster.to_dict(cluster.call(cluster.core.list_pod_for_all_namespaces,

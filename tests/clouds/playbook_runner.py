@@ -65,11 +65,16 @@ class PlaybookRunner:
 
 
 def failure_messages(output):
-    """Return {host: [message, ...]} for every failed task whose error was not ignored."""
+    """Return {host: [message, ...]} for every failed task whose error was not ignored.
+
+    A failed loop contributes the message of each failed item in place of "One or more items failed".
+    """
     messages = {}
     for play in output["plays"]:
         for task in play["tasks"]:
             for host, result in task["hosts"].items():
-                if result.get("failed") and not result.get("ignore_errors"):
-                    messages.setdefault(host, []).append(result.get("msg", ""))
+                if not result.get("failed") or result.get("ignore_errors"):
+                    continue
+                items = [item.get("msg", "") for item in result.get("results", []) if item.get("failed")]
+                messages.setdefault(host, []).extend(items or [result.get("msg", "")])
     return messages

@@ -80,7 +80,7 @@ class VerdaDouble(HttpDouble):
         self.create_response_delay = 5.0
         self.token_lifetime = 3600
         self.counter = itertools.count(1)
-        # Public addresses for the next instances, in order; after them, addresses from 198.51.100.0/24.
+        # Public addresses for the next instances, in order. After them, addresses come from 198.51.100.0/24.
         self.next_addresses = []
         self.register_routes()
 

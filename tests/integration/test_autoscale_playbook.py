@@ -10,7 +10,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,7 @@ from kubernetes import client, config
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "lab"))
 
-from labkit.testing import lab_slot_for, start_lab, stop_lab  # noqa: E402  (needs the path above)
+from labkit.testing import lab_slot_for, start_lab, stop_lab, wait_for  # noqa: E402  (needs the path above)
 
 INVENTORY = REPO / "inventories" / "lab"
 SLOT = lab_slot_for("autoscale")
@@ -111,15 +110,6 @@ def gpu_pod(name):
                                      "resources": {"requests": {"cpu": "1", "memory": "1Gi", "nvidia.com/gpu": "1"},
                                                    "limits": {"nvidia.com/gpu": "1"}}}],
                      "tolerations": [{"key": TAINT, "operator": "Exists", "effect": "NoExecute"}]}}
-
-
-def wait_for(description, condition, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(1)
-    pytest.fail(f"timed out after {timeout}s waiting for {description}")
 
 
 def pod_unschedulable(api, name):

@@ -14,7 +14,6 @@ import os
 import sqlite3
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -32,7 +31,8 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "lab"))
 sys.path.insert(0, str(REPO / "tests" / "clouds"))
 
-from labkit.testing import lab_slot_for, start_lab, stop_lab  # noqa: E402  (needs the path above)
+from labkit.testing import lab_slot_for, start_lab, stop_lab, wait_for  # noqa: E402  (needs the path above)
+from playbook_runner import failure_messages  # noqa: E402
 from verda_double import VerdaDouble  # noqa: E402
 
 SLOT = lab_slot_for("autoscale-rent")
@@ -44,7 +44,7 @@ TAINT = "virtual-node.liqo.io/not-allowed"
 IDLE_SINCE = "oss-mlops.io/idle-since"
 FLAVOR = {"cloud": "verda", "name": "1V100.6V", "cpu": 6, "memory": "23Gi", "gpu": 1, "gpu_model": "v100",
           "price_per_hour": 0.39, "billing_increment": "10m", "boot_time": "8m"}
-# One warm provider keeps 30 minutes of idle time; the last run shortens it to return the provider.
+# One warm provider keeps 30 minutes of idle time. The last run shortens it to return the provider.
 POLICY = {"batching_window": "0s", "max_providers": 2, "warm_pool": 1, "warm_idle_time": "30m", "idle_time": "10m",
           "billing_aware": False}
 
@@ -57,7 +57,7 @@ def first_allocation():
 
 
 def write_topology(path):
-    """The default consumer, and a k3s cluster with one V100 and the CIDRs the first rented VM gets."""
+    """Write a topology of the default consumer and a k3s cluster with one V100 and the first rented VM's CIDRs."""
     default = yaml.safe_load((REPO / "tests" / "lab" / "topology.yml").read_text())
     consumer = next(cluster for cluster in default["clusters"] if cluster["name"] == CONSUMER)
     consumer["manifests"] = [str(REPO / "tests" / "lab" / item) for item in consumer.get("manifests", [])]
@@ -72,7 +72,7 @@ def write_topology(path):
 
 
 def write_inventory(directory, lab, kubeconfigs):
-    """An inventory that lists only the consumer; rented providers come from the allocation table."""
+    """Write an inventory that lists only the consumer, because rented providers come from the allocation table."""
     (directory / "group_vars").mkdir(parents=True)
     (directory / "host_vars").mkdir()
     (directory / "hosts.yml").write_text(yaml.safe_dump({"liqo_consumer": {"hosts": {CONSUMER: None}}}))
@@ -101,7 +101,7 @@ def write_inventory(directory, lab, kubeconfigs):
 
 @pytest.fixture(scope="module")
 def scenario(tmp_path_factory):
-    """Start the lab and the Verda double; stop both afterwards, also when a test fails."""
+    """Start the lab and the Verda double, and stop both afterwards, also when a test fails."""
     state_dir = tmp_path_factory.mktemp("autoscale-rent-lab")
     work = tmp_path_factory.mktemp("autoscale-rent")
     topology = work / "topology.yml"
@@ -131,7 +131,7 @@ def scenario(tmp_path_factory):
 
 
 def run_autoscale(scenario, *extra_args):
-    """Run autoscale.yml with the flavor catalogue; return its JSON output after checking the secret stayed out."""
+    """Run autoscale.yml with the flavor catalogue and return its JSON output, which must not contain the secret."""
     command = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(scenario["work"] / "inventory"),
                str(REPO / "playbooks" / "autoscale.yml"), "-e", f"@{scenario['settings']}", *extra_args]
     completed = subprocess.run(command, env=scenario["env"], cwd=REPO, capture_output=True, text=True,
@@ -142,21 +142,8 @@ def run_autoscale(scenario, *extra_args):
     except json.JSONDecodeError:
         pytest.fail(f"ansible-playbook printed no JSON; stdout:\n{completed.stdout[-4000:]}\n"
                     f"stderr:\n{completed.stderr[-4000:]}")
-    assert completed.returncode == 0, (failure_details(output), completed.stderr[-4000:])
+    assert completed.returncode == 0, (failure_messages(output), completed.stderr[-4000:])
     return output
-
-
-def failure_details(output):
-    """Return "host: task: message" for each failed task, with the message of each failed loop item."""
-    details = []
-    for play in output["plays"]:
-        for task in play["tasks"]:
-            for host, result in task["hosts"].items():
-                if not result.get("failed") or result.get("ignore_errors"):
-                    continue
-                messages = [item.get("msg", "") for item in result.get("results", []) if item.get("failed")]
-                details.append(f"{host}: {task['task']['name']}: {messages or result.get('msg', '')}")
-    return details
 
 
 def plan_of(output):
@@ -176,16 +163,6 @@ def gpu_job(name):
                      "template": {"spec": {"restartPolicy": "Never", "containers": [container],
                                            "tolerations": [{"key": TAINT, "operator": "Exists",
                                                             "effect": "NoExecute"}]}}}}
-
-
-def wait_for(description, condition, timeout=120):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(1)
-    pytest.fail(f"timed out after {timeout}s waiting for {description}")
 
 
 def job_pod(scenario, job):
@@ -217,7 +194,8 @@ def parse(text):
 
 def test_pending_gpu_pod_rents_and_joins_a_provider(scenario):
     scenario["batch"].create_namespaced_job("kubeflow", gpu_job("train-1"))
-    wait_for("the GPU pod of train-1 to be unschedulable", lambda: unschedulable(job_pod(scenario, "train-1")))
+    wait_for("the GPU pod of train-1 to be unschedulable", lambda: unschedulable(job_pod(scenario, "train-1")),
+             timeout=120)
 
     checked = run_autoscale(scenario, "--check")
     assert [(entry["cloud"], entry["flavor"]) for entry in plan_of(checked)["scale_up"]] == [("verda", "1V100.6V")]
@@ -235,7 +213,7 @@ def test_pending_gpu_pod_rents_and_joins_a_provider(scenario):
     assert nodes[0].metadata.labels["oss-mlops.io/flavor"] == "1V100.6V"
     assert nodes[0].metadata.labels["oss-mlops.io/cloud"] == "verda"
     assert output["stats"][key]["failures"] == 0
-    wait_for("train-1 to finish", lambda: job_succeeded(scenario, "train-1"))
+    wait_for("train-1 to finish", lambda: job_succeeded(scenario, "train-1"), timeout=120)
     assert job_pod(scenario, "train-1").spec.node_name == name
     scenario["provider"] = (key, name)
 
@@ -249,7 +227,7 @@ def test_second_pod_reuses_the_warm_provider(scenario):
     first_mark = parse(marked["idle_marks"][0]["idle_since"])
 
     scenario["batch"].create_namespaced_job("kubeflow", gpu_job("train-2"))
-    wait_for("train-2 to finish", lambda: job_succeeded(scenario, "train-2"))
+    wait_for("train-2 to finish", lambda: job_succeeded(scenario, "train-2"), timeout=120)
     assert job_pod(scenario, "train-2").spec.node_name == name
 
     again = plan_of(run_autoscale(scenario))

@@ -285,8 +285,8 @@ def test_webhook_calls_never_leave_machine(scratch_lab):
     }
     admission.create_validating_webhook_configuration({"metadata": {"name": "lab-test"}, "webhooks": [webhook]})
 
-    # kube-apiserver picks up a new webhook configuration through an informer, a moment after it is created;
-    # until then a ConfigMap is admitted without the call, and is deleted before the next try.
+    # kube-apiserver loads a new webhook configuration through an informer, a moment after it is created.
+    # Until then a ConfigMap is admitted without the call, so it is deleted before the next try.
     def rejected():
         try:
             core.create_namespaced_config_map("default", {"metadata": {"name": "needs-webhook"}})

@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -82,3 +83,14 @@ def stop_lab(state_dir: Path) -> None:
     result = run_labctl("stop", "--state", str(state_dir), timeout=STOP_TIMEOUT_SECONDS)
     if result.returncode != 0:
         raise RuntimeError(f"labctl stop failed (exit {result.returncode}):\n{result.stderr[-4000:]}")
+
+
+def wait_for(description: str, condition, timeout: float = 60, interval: float = 1.0):
+    """Poll condition until it returns a true value and return that value; fail the test on timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(f"timed out after {timeout}s waiting for {description}")
