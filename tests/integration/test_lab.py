@@ -10,7 +10,6 @@ import os
 import signal
 import socket
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ import yaml
 from kubernetes import client, config, dynamic
 from kubernetes.client.rest import ApiException
 from labkit import paths
-from labkit.testing import lab_slot_for, run_labctl, session_lab_slot, start_lab, stop_lab
+from labkit.testing import lab_slot_for, run_labctl, session_lab_slot, start_lab, stop_lab, wait_for
 
 CONSUMER = "mlops-consumer"
 PROVIDER = "verda-v100-1"
@@ -50,13 +49,7 @@ def loopback_address(slot: int, cluster_index: int) -> str:
 
 def wait_until(description: str, check, timeout: float = WAIT_SECONDS):
     """Poll `check` until it returns a truthy value and return it; fail the test on timeout."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(POLL_SECONDS)
-    pytest.fail(f"timed out after {timeout} s waiting for {description}")
+    return wait_for(description, check, timeout=timeout, interval=POLL_SECONDS)
 
 
 def node_is_ready(node: client.V1Node) -> bool:
